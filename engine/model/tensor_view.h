@@ -1,0 +1,31 @@
+// A tensor inside a memory-mapped safetensors file: name, dtype, shape and its raw bytes.
+// A view: valid while the SafetensorsFile that produced it is alive.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/model/dtype.h"
+
+namespace specd {
+
+struct TensorView {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+  std::span<const std::byte> data;
+
+  int64_t num_elements() const {
+    int64_t count = 1;
+    for (int64_t dim : shape) count *= dim;
+    return count;
+  }
+};
+
+// "[384, 128]"
+std::string ShapeToString(const std::vector<int64_t>& shape);
+
+}  // namespace specd

@@ -1,0 +1,61 @@
+// The one contract that touches model math (DESIGN.md, "Two runners, one contract").
+//
+// The engine thread owns the runner and calls Execute once per step. A step is a batch of
+// sequences; each brings the tokens to compute now, at consecutive positions starting at its
+// num_computed_tokens, and the block table that places every position in the paged KV cache:
+//
+//   positions  0 ........ start_position-1 | start_position ... start_position+n-1
+//              (KV already in the cache)     (token_ids: computed now, KV written now)
+//   slot(p) = block_table[p / block_size] * block_size + p % block_size
+//
+// One rule covers whole prompts, prompt chunks, single decode tokens and k+1 verify tokens.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+
+namespace specd {
+
+struct ScheduledSequence {
+  std::vector<int32_t> token_ids;  // the new tokens, at positions start_position, start_position+1, ...
+  int64_t start_position = 0;      // tokens before it are already in the KV cache
+  std::vector<int32_t> block_table;  // physical block ids covering positions [0, start_position + n)
+  std::vector<int32_t> logits_indices;  // indices into token_ids whose next-token logits are wanted
+};
+
+struct SchedulerOutput {
+  std::vector<ScheduledSequence> sequences;
+};
+
+struct ModelOutput {
+  int64_t vocab_size = 0;
+  // [num_rows, vocab_size], one row per logits index: sequences in order, each in the order of
+  // its logits_indices.
+  std::vector<float> logits;
+
+  int64_t num_rows() const { return vocab_size == 0 ? 0 : static_cast<int64_t>(logits.size()) / vocab_size; }
+  const float* row(int64_t index) const { return logits.data() + index * vocab_size; }
+};
+
+// The paged KV cache a runner holds: the KV cache manager allocates block ids in [0, num_blocks).
+struct KvCacheShape {
+  int64_t num_blocks = 0;
+  int64_t block_size = 0;
+};
+
+class ModelRunner {
+ public:
+  virtual ~ModelRunner() = default;
+
+  // Runs one step. INVALID_ARGUMENT (naming the sequence and the problem) for a batch that does
+  // not fit the model or cache: token id outside the vocabulary, position past the context
+  // length, block table too short or naming a block outside the cache, bad logits index.
+  virtual StatusOr<ModelOutput> Execute(const SchedulerOutput& batch) = 0;
+
+  virtual KvCacheShape kv_cache_shape() const = 0;
+};
+
+}  // namespace specd

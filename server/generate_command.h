@@ -1,0 +1,20 @@
+// `specd generate`: greedy continuation of one prompt on the CPU reference runner, printed as it
+// is produced, or as one JSON object with --json. The first thing a new user tries.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "engine/base/status.h"
+
+namespace specd {
+
+// args: the flags after "generate". Writes the continuation (or JSON) to `out`.
+Status RunGenerateCommand(const std::vector<std::string>& args, std::ostream& out);
+
+inline constexpr char kGenerateUsage[] =
+    "usage: specd generate --model DIR --prompt TEXT [--max-tokens N] [--json]\n"
+    "                      [--log-level trace|debug|info|warn|error|off]\n";
+
+}  // namespace specd

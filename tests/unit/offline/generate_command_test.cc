@@ -1,0 +1,88 @@
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "engine/offline/offline_generator.h"
+#include "engine/runner/cpu_runner.h"
+#include "server/generate_command.h"
+#include "tests/model_fixtures.h"
+
+namespace specd {
+namespace {
+
+struct CommandResult {
+  Status status;
+  std::string out;
+};
+
+CommandResult Run(const std::vector<std::string>& args) {
+  std::ostringstream out;
+  Status status = RunGenerateCommand(args, out);
+  return {status, out.str()};
+}
+
+}  // namespace
+
+TEST_CASE("specd generate --json prints prompt ids, the greedy continuation and its text", "[cpu]") {
+  const std::string dir = testing::MakeRandomModel("generate_json", testing::TinyLlamaOptions());
+  const auto result = Run({"--model", dir, "--prompt", "hello world", "--max-tokens", "12", "--json"});
+  REQUIRE(result.status.ok());
+  const auto json = nlohmann::json::parse(result.out);
+  const auto prompt_ids = json.at("prompt_token_ids").get<std::vector<int32_t>>();
+  const auto output_ids = json.at("token_ids").get<std::vector<int32_t>>();
+
+  const auto tokenizer = Tokenizer::FromFile(dir + "/tokenizer.json");
+  REQUIRE(tokenizer.ok());
+  CHECK(prompt_ids == (*tokenizer)->Encode("hello world", true).value());
+  CHECK(prompt_ids.front() == kRandomModelBosId);
+  REQUIRE(!output_ids.empty());
+  const bool stopped = json.at("finish_reason") == "stop";
+  if (stopped) {
+    CHECK(output_ids.back() == kRandomModelEosId);
+    CHECK(output_ids.size() <= 12u);
+  } else {
+    CHECK(json.at("finish_reason") == "length");
+    CHECK(output_ids.size() == 12u);
+  }
+
+  // Every generated token is the argmax of one prefill over prompt + the tokens before it.
+  std::vector<int32_t> all = prompt_ids;
+  all.insert(all.end(), output_ids.begin(), output_ids.end() - 1);
+  auto runner = CpuRunner::Create(dir, {.block_size = 16, .num_blocks = 4});
+  REQUIRE(runner.ok());
+  ScheduledSequence seq{all, 0, {0, 1, 2, 3}, {}};
+  for (size_t i = prompt_ids.size() - 1; i < all.size(); ++i) seq.logits_indices.push_back(static_cast<int32_t>(i));
+  const auto output = (*runner)->Execute(SchedulerOutput{{seq}});
+  REQUIRE(output.ok());
+  for (size_t i = 0; i < output_ids.size(); ++i) {
+    CHECK(Argmax(output->row(static_cast<int64_t>(i)), output->vocab_size) == output_ids[i]);
+  }
+  std::vector<int32_t> text_ids = output_ids;
+  if (stopped) text_ids.pop_back();
+  CHECK(json.at("text") == (*tokenizer)->Decode(text_ids, /*skip_special_tokens=*/true).value());
+
+  // Without --json the same text is printed, then a newline.
+  const auto plain = Run({"--model", dir, "--prompt", "hello world", "--max-tokens", "12"});
+  REQUIRE(plain.status.ok());
+  CHECK(plain.out == json.at("text").get<std::string>() + "\n");
+}
+
+TEST_CASE("specd generate: clear errors for a missing model, an empty prompt, bad flags", "[cpu]") {
+  const std::string dir = testing::MakeRandomModel("generate_errors", testing::TinyLlamaOptions());
+  CHECK(Run({"--model", "/no/such/model", "--prompt", "hi"}).status.ToString() ==
+        "NOT_FOUND: /no/such/model: model folder not found");
+  CHECK(Run({"--model", dir, "--prompt", ""}).status.ToString() == "INVALID_ARGUMENT: --prompt is empty");
+  CHECK(Run({"--model", dir}).status.ToString() == "INVALID_ARGUMENT: --prompt TEXT is required");
+  CHECK(Run({"--prompt", "hi"}).status.ToString() == "INVALID_ARGUMENT: --model DIR is required");
+  CHECK(Run({"--model", dir, "--prompt", "hi", "--max-tokens", "0"}).status.ToString() ==
+        "INVALID_ARGUMENT: --max-tokens must be at least 1");
+  CHECK(Run({"--model", dir, "--prompt", "hi", "--max-tokens", "ten"}).status.ToString() ==
+        "INVALID_ARGUMENT: --max-tokens must be an integer, got 'ten'");
+  CHECK(Run({"--model", dir, "--prompt", "hi", "--temperature", "1"}).status.ToString() ==
+        "INVALID_ARGUMENT: unknown flag --temperature");
+  CHECK(Run({"--model", dir, "--prompt", std::string(300, 'x')}).status.ToString() ==
+        "INVALID_ARGUMENT: the prompt has 301 tokens; the context length is 256");
+}
+
+}  // namespace specd
