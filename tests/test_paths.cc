@@ -7,6 +7,8 @@
 
 namespace specd::testing {
 
+std::string SourceDir() { return SPECD_SOURCE_DIR; }
+
 std::string TestDataDir() { return SPECD_TEST_DATA_DIR; }
 
 std::string MakeScratchDir(const std::string& name) {

@@ -5,6 +5,8 @@
 
 namespace specd::testing {
 
+// The repository root (models/ lives there).
+std::string SourceDir();
 // tests/data in the source tree.
 std::string TestDataDir();
 // A fresh, empty directory under the build tree, unique per call; removed by nobody (the build
