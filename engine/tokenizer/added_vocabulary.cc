@@ -126,17 +126,17 @@ Status AddedVocabulary::Add(AddedToken token, const BpeModel& model, const Norma
     }
     token.id = *model_id;
   }
-  std::string pattern = token.content;
+  token.spelling = token.content;
   if (token.normalized && normalizer != nullptr) {
     NormalizedText normalized(token.content, 0);
     SPECD_RETURN_IF_ERROR(normalizer->Normalize(normalized));
-    pattern = normalized.text();
+    token.spelling = normalized.text();
   }
-  if (pattern.empty()) {
+  if (token.spelling.empty()) {
     GetLogger("tokenizer")
         ->warn("added token '{}' normalizes to nothing; it is never matched", token.content);
   } else {
-    (token.normalized ? normalized_trie_ : raw_trie_).Insert(pattern, token.id);
+    (token.normalized ? normalized_trie_ : raw_trie_).Insert(token.spelling, token.id);
   }
   id_by_content_[token.content] = token.id;
   if (token.special) special_contents_.insert(token.content);

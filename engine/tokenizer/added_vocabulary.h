@@ -28,6 +28,9 @@ namespace specd {
 struct AddedToken {
   int32_t id = 0;
   std::string content;
+  // What decoding shows for this token: the normalizer's output for a normalized token (as in
+  // tokenizers' normalized_cache), `content` otherwise.
+  std::string spelling;
   bool single_word = false;
   bool lstrip = false;
   bool rstrip = false;

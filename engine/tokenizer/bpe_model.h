@@ -4,7 +4,8 @@
 // are applied lowest rank first, leftmost first among equal ranks (tokenizers' Word::merge_all).
 // With ignore_merges, a piece found whole in the vocabulary is emitted directly.
 //
-// Refused at load: dropout other than 0, continuing_subword_prefix / end_of_word_suffix.
+// Refused at load: dropout other than 0, a non-empty continuing_subword_prefix or
+// end_of_word_suffix.
 // Immutable after load; all methods are thread-safe.
 #pragma once
 

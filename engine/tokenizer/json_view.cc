@@ -100,11 +100,6 @@ StatusOr<bool> JsonView::BoolOr(std::string_view key, bool fallback) const {
   return field.json().get<bool>();
 }
 
-StatusOr<int64_t> JsonView::IntOr(std::string_view key, int64_t fallback) const {
-  if (!Has(key)) return fallback;
-  return Int(key);
-}
-
 StatusOr<std::string> JsonView::StringOr(std::string_view key, std::string fallback) const {
   if (!Has(key)) return fallback;
   return String(key);

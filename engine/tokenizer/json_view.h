@@ -47,7 +47,6 @@ class JsonView {
 
   // Optional fields: `fallback` when missing or null.
   StatusOr<bool> BoolOr(std::string_view key, bool fallback) const;
-  StatusOr<int64_t> IntOr(std::string_view key, int64_t fallback) const;
   StatusOr<std::string> StringOr(std::string_view key, std::string fallback) const;
 
   // INVALID_ARGUMENT "<path>: <message>".

@@ -117,7 +117,7 @@ StatusOr<std::vector<int32_t>> Tokenizer::Encode(std::string_view text,
 }
 
 const std::string* Tokenizer::FindToken(int32_t id) const {
-  if (const AddedToken* token = added_vocabulary_.FindById(id)) return &token->content;
+  if (const AddedToken* token = added_vocabulary_.FindById(id)) return &token->spelling;
   return model_.IdToToken(id);
 }
 

@@ -54,7 +54,8 @@ class Tokenizer {
 
   // Max id + 1 over the model vocabulary and the added tokens.
   int32_t vocab_size() const;
-  // Added tokens first, then the model vocabulary.
+  // Added tokens first, then the model vocabulary. Like tokenizers, IdToToken (and Decode)
+  // spell a normalized added token the way the normalizer writes it.
   std::optional<int32_t> TokenToId(std::string_view token) const;
   std::optional<std::string> IdToToken(int32_t id) const;
   // Whether `id` is a special added token (what skip_special_tokens leaves out).
@@ -72,7 +73,7 @@ class Tokenizer {
             std::unique_ptr<PostProcessor> post_processor, std::unique_ptr<Decoder> decoder);
 
   static StatusOr<std::unique_ptr<Tokenizer>> Build(const JsonView& root);
-  // The token string of `id` (added tokens first), or nullptr.
+  // The token string of `id` as decoding sees it (added tokens first), or nullptr.
   const std::string* FindToken(int32_t id) const;
   // The token string of `id`, or INVALID_ARGUMENT naming the id.
   StatusOr<const std::string*> TokenRef(int32_t id) const;

@@ -110,46 +110,47 @@ StatusOr<UnicodeRegex> UnicodeRegex::Build(std::string_view pattern, std::string
                       std::shared_ptr<pcre2_real_code_8>(code, CodeDeleter()));
 }
 
+StatusOr<std::optional<Span>> UnicodeRegex::Search(std::string_view text, size_t offset,
+                                                   pcre2_match_data_8* match_data) const {
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  int rc = pcre2_match(code_.get(), subject, text.size(), offset, 0, match_data, nullptr);
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+    rc = pcre2_match(code_.get(), subject, text.size(), offset, PCRE2_NO_JIT, match_data, nullptr);
+  }
+  if (rc == PCRE2_ERROR_NOMATCH) return std::optional<Span>();
+  if (rc < 0) {
+    return ResourceExhaustedError("regex '" + pattern_ + "' failed on a " +
+                                  std::to_string(text.size()) +
+                                  "-byte text: " + PcreErrorMessage(rc));
+  }
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match_data);
+  return std::optional<Span>(Span{ovector[0], ovector[1], true});
+}
+
 StatusOr<std::vector<Span>> UnicodeRegex::FindMatches(std::string_view text) const {
   if (text.empty()) return std::vector<Span>{{0, 0, false}};
   std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> match_data(
       pcre2_match_data_create_from_pattern(code_.get(), nullptr), &pcre2_match_data_free);
-  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   std::vector<Span> spans;
   size_t previous_end = 0;               // end of the last span pushed
   size_t search_from = 0;                // onig's last_end
   std::optional<size_t> last_match_end;  // onig's last_match_end
   while (search_from <= text.size()) {
-    int rc =
-        pcre2_match(code_.get(), subject, text.size(), search_from, 0, match_data.get(), nullptr);
-    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-      rc = pcre2_match(code_.get(), subject, text.size(), search_from, PCRE2_NO_JIT,
-                       match_data.get(), nullptr);
-    }
-    if (rc == PCRE2_ERROR_NOMATCH) break;
-    if (rc < 0) {
-      return ResourceExhaustedError("regex '" + pattern_ + "' failed on a " +
-                                    std::to_string(text.size()) +
-                                    "-byte text: " + PcreErrorMessage(rc));
-    }
-    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match_data.get());
-    const size_t start = ovector[0];
-    const size_t end = ovector[1];
-    if (start == end && last_match_end == end) {
-      // Skip one character (one byte past the end or on an ill-formed byte).
-      size_t step = 1;
-      while (search_from + step < text.size() &&
-             utf8::IsContinuationByte(text[search_from + step])) {
-        ++step;
-      }
-      search_from += step;
+    SPECD_ASSIGN_OR_RETURN(const std::optional<Span> match,
+                           Search(text, search_from, match_data.get()));
+    if (!match) break;
+    if (match->begin == match->end && last_match_end == match->end) {
+      // No empty match right after the previous match: move on by one character (one byte past
+      // the end or on an ill-formed byte).
+      do {
+        ++search_from;
+      } while (search_from < text.size() && utf8::IsContinuationByte(text[search_from]));
       continue;
     }
-    search_from = end;
-    last_match_end = end;
-    if (previous_end != start) spans.push_back({previous_end, start, false});
-    spans.push_back({start, end, true});
-    previous_end = end;
+    search_from = last_match_end.emplace(match->end);
+    if (previous_end != match->begin) spans.push_back({previous_end, match->begin, false});
+    spans.push_back(*match);
+    previous_end = match->end;
   }
   if (previous_end != text.size()) spans.push_back({previous_end, text.size(), false});
   return spans;

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "engine/base/status.h"
 
 struct pcre2_real_code_8;
+struct pcre2_real_match_data_8;
 
 namespace specd {
 
@@ -39,9 +41,6 @@ class UnicodeRegex {
   // non-match span. `text` may hold ill-formed UTF-8 (such bytes never match).
   StatusOr<std::vector<Span>> FindMatches(std::string_view text) const;
 
-  // The pattern as written in the configuration.
-  const std::string& pattern() const { return pattern_; }
-
  private:
   struct CodeDeleter {
     void operator()(pcre2_real_code_8* code) const;
@@ -51,8 +50,11 @@ class UnicodeRegex {
       : pattern_(std::move(pattern)), code_(std::move(code)) {}
   static StatusOr<UnicodeRegex> Build(std::string_view pattern, std::string_view compiled,
                                       uint32_t options);
+  // The first match at or after byte `offset`, or nullopt.
+  StatusOr<std::optional<Span>> Search(std::string_view text, size_t offset,
+                                       pcre2_real_match_data_8* match_data) const;
 
-  std::string pattern_;
+  std::string pattern_;  // as written in the configuration, for error messages
   std::shared_ptr<pcre2_real_code_8> code_;
 };
 

@@ -14,7 +14,6 @@
 
 namespace specd::utf8 {
 
-inline constexpr char32_t kReplacementChar = 0xFFFD;
 inline constexpr std::string_view kReplacementUtf8 = "\xEF\xBF\xBD";
 
 // One decoded code point and the number of bytes it used.

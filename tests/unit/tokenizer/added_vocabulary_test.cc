@@ -81,6 +81,25 @@ TEST_CASE("Normalized added tokens match the normalized text", "[cpu][tokenizer]
   // "BE" is matched as "be" after lowercasing; "CD" only as written, before it.
   CHECK(EncodeOk(*tokenizer, "aBe be") == Ids{0, 10, 5, 10});
   CHECK(EncodeOk(*tokenizer, "CD cd") == Ids{11, 5, 2, 3});
+  // Like tokenizers, a normalized token reads back in its normalized spelling.
+  CHECK(tokenizer->TokenToId("BE") == 10);
+  CHECK(tokenizer->IdToToken(10) == "be");
+  CHECK(DecodeOk(*tokenizer, {10, 11}) == "be CD");
+}
+
+TEST_CASE("skip_special_tokens matches the decoded spelling, as in tokenizers",
+          "[cpu][tokenizer]") {
+  nlohmann::json config = CharTokenizer();
+  config["normalizer"] = {{"type", "Lowercase"}};
+  config["added_tokens"] = {
+      AddedTokenJson(10, "<S>", true, false, false, false, /*normalized=*/true),
+      AddedTokenJson(11, "<e>", true, false, false, false, /*normalized=*/true)};
+  const auto tokenizer = LoadTokenizer(config);
+  CHECK(EncodeOk(*tokenizer, "<s>a<E>") == Ids{10, 0, 11});
+  // "<S>" decodes as "<s>", which is not the content of a special token: it is kept.
+  CHECK(DecodeOk(*tokenizer, {10, 0, 11}, /*skip_special_tokens=*/true) == "<s> a");
+  CHECK_FALSE(tokenizer->IsSpecialToken(10));
+  CHECK(tokenizer->IsSpecialToken(11));
 }
 
 TEST_CASE("Metaspace first only prefixes the segment at the start of the text",

@@ -1,5 +1,6 @@
 // Byte-level tokenizers are lossless: Decode(Encode(x)) == x for any text.
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "tests/unit/tokenizer/tokenizer_test_util.h"
 
@@ -73,6 +74,28 @@ TEST_CASE("Round trip through a Llama-3 style byte-level tokenizer", "[cpu][toke
          {"invert", false}},
         {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
   CheckRoundTrip(*LoadTokenizer(config));
+}
+
+TEST_CASE("One tokenizer encodes and decodes concurrently", "[cpu][tokenizer]") {
+  const auto tokenizer = LoadTokenizer(ByteLevelTokenizerJson(kMerges));
+  std::vector<std::vector<int32_t>> expected;
+  for (const std::string& text : kTexts) expected.push_back(EncodeOk(*tokenizer, text));
+  constexpr int kThreads = 4;
+  std::vector<int> failures(kThreads, 0);  // checked here: Catch assertions are not thread-safe
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (size_t i = 0; i < kTexts.size(); ++i) {
+          const StatusOr<std::vector<int32_t>> ids = tokenizer->Encode(kTexts[i], false);
+          const StatusOr<std::string> text = tokenizer->Decode(expected[i], false);
+          if (!ids.ok() || *ids != expected[i] || !text.ok() || *text != kTexts[i]) ++failures[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(failures == std::vector<int>(kThreads, 0));
 }
 
 TEST_CASE("Byte-level merges are used", "[cpu][tokenizer]") {
