@@ -197,13 +197,7 @@ class SequenceDecoder : public Decoder {
 };
 
 StatusOr<std::unique_ptr<Decoder>> MakeSequence(const JsonView& config) {
-  SPECD_ASSIGN_OR_RETURN(const std::vector<JsonView> items, config.Array("decoders"));
-  std::vector<std::unique_ptr<Decoder>> steps;
-  for (const JsonView& item : items) {
-    if (item.IsNull()) return item.Error("expected a decoder, got null");
-    SPECD_ASSIGN_OR_RETURN(std::unique_ptr<Decoder> step, Decoder::FromJson(item));
-    steps.push_back(std::move(step));
-  }
+  SPECD_ASSIGN_OR_RETURN(auto steps, ComponentList<Decoder>(config, "decoders", "a decoder"));
   return std::unique_ptr<Decoder>(new SequenceDecoder(std::move(steps)));
 }
 

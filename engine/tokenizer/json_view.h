@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "engine/base/status.h"
 #include "engine/tokenizer/unicode_regex.h"
@@ -60,5 +62,21 @@ class JsonView {
   const nlohmann::json* value_;
   std::string path_;
 };
+
+// The components listed under config[key] (a Sequence's steps), each built by
+// Component::FromJson; `what` names one in the error for a null entry ("a decoder").
+template <typename Component>
+StatusOr<std::vector<std::unique_ptr<Component>>> ComponentList(const JsonView& config,
+                                                                std::string_view key,
+                                                                const std::string& what) {
+  SPECD_ASSIGN_OR_RETURN(const std::vector<JsonView> items, config.Array(key));
+  std::vector<std::unique_ptr<Component>> steps;
+  for (const JsonView& item : items) {
+    if (item.IsNull()) return item.Error("expected " + what + ", got null");
+    SPECD_ASSIGN_OR_RETURN(std::unique_ptr<Component> step, Component::FromJson(item));
+    steps.push_back(std::move(step));
+  }
+  return steps;
+}
 
 }  // namespace specd

@@ -162,13 +162,7 @@ std::optional<utf8proc_option_t> UnicodeFormOptions(const std::string& type) {
 }
 
 StatusOr<std::unique_ptr<Normalizer>> MakeSequence(const JsonView& config) {
-  SPECD_ASSIGN_OR_RETURN(const std::vector<JsonView> items, config.Array("normalizers"));
-  std::vector<std::unique_ptr<Normalizer>> steps;
-  for (const JsonView& item : items) {
-    if (item.IsNull()) return item.Error("expected a normalizer, got null");
-    SPECD_ASSIGN_OR_RETURN(std::unique_ptr<Normalizer> step, Normalizer::FromJson(item));
-    steps.push_back(std::move(step));
-  }
+  SPECD_ASSIGN_OR_RETURN(auto steps, ComponentList<Normalizer>(config, "normalizers", "a normalizer"));
   return std::unique_ptr<Normalizer>(new SequenceNormalizer(std::move(steps)));
 }
 

@@ -100,13 +100,7 @@ StatusOr<std::unique_ptr<PostProcessor>> MakeTemplate(const JsonView& config) {
 }
 
 StatusOr<std::unique_ptr<PostProcessor>> MakeSequence(const JsonView& config) {
-  SPECD_ASSIGN_OR_RETURN(const std::vector<JsonView> items, config.Array("processors"));
-  std::vector<std::unique_ptr<PostProcessor>> steps;
-  for (const JsonView& item : items) {
-    if (item.IsNull()) return item.Error("expected a post-processor, got null");
-    SPECD_ASSIGN_OR_RETURN(std::unique_ptr<PostProcessor> step, PostProcessor::FromJson(item));
-    steps.push_back(std::move(step));
-  }
+  SPECD_ASSIGN_OR_RETURN(auto steps, ComponentList<PostProcessor>(config, "processors", "a post-processor"));
   return std::unique_ptr<PostProcessor>(new SequenceProcessor(std::move(steps)));
 }
 

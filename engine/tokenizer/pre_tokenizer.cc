@@ -171,13 +171,7 @@ StatusOr<std::unique_ptr<PreTokenizer>> MakeMetaspace(const JsonView& config) {
 }
 
 StatusOr<std::unique_ptr<PreTokenizer>> MakeSequence(const JsonView& config) {
-  SPECD_ASSIGN_OR_RETURN(const std::vector<JsonView> items, config.Array("pretokenizers"));
-  std::vector<std::unique_ptr<PreTokenizer>> steps;
-  for (const JsonView& item : items) {
-    if (item.IsNull()) return item.Error("expected a pre-tokenizer, got null");
-    SPECD_ASSIGN_OR_RETURN(std::unique_ptr<PreTokenizer> step, PreTokenizer::FromJson(item));
-    steps.push_back(std::move(step));
-  }
+  SPECD_ASSIGN_OR_RETURN(auto steps, ComponentList<PreTokenizer>(config, "pretokenizers", "a pre-tokenizer"));
   return std::unique_ptr<PreTokenizer>(new SequencePreTokenizer(std::move(steps)));
 }
 
