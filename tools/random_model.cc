@@ -52,15 +52,13 @@ bool EndsWith(std::string_view text, std::string_view suffix) {
 // implementations show up in the logits instead of vanishing in near-uniform outputs.
 std::vector<float> RandomValues(const WeightSpec& spec, uint64_t seed) {
   SplitMix64 rng(seed ^ Fnv1a(spec.name));
-  int64_t count = 1;
-  for (int64_t dim : spec.shape) count *= dim;
   const bool is_norm = EndsWith(spec.name, "norm.weight");
   const bool is_bias = EndsWith(spec.name, ".bias");
   const bool is_embedding = spec.name == kEmbeddingName;
   const double scale = is_norm || is_bias ? 0.2
                        : is_embedding     ? 1.0
                                           : 1.0 / std::sqrt(static_cast<double>(spec.shape[1]));
-  std::vector<float> values(static_cast<size_t>(count));
+  std::vector<float> values(static_cast<size_t>(NumElements(spec.shape)));
   for (float& value : values) {
     value = static_cast<float>((is_norm ? 1.0 : 0.0) + scale * rng.Normal());
   }

@@ -38,9 +38,7 @@ Status WriteSafetensors(const std::string& path, const std::vector<TensorToWrite
   header["__metadata__"] = {{"format", "pt"}};
   size_t offset = 0;
   for (const auto& tensor : tensors) {
-    int64_t num_elements = 1;
-    for (int64_t dim : tensor.shape) num_elements *= dim;
-    SPECD_CHECK(tensor.data.size() == static_cast<size_t>(num_elements) * DTypeSize(tensor.dtype))
+    SPECD_CHECK(tensor.data.size() == static_cast<size_t>(NumElements(tensor.shape)) * DTypeSize(tensor.dtype))
         << tensor.name;
     header[tensor.name] = {{"dtype", DTypeName(tensor.dtype)},
                            {"shape", tensor.shape},

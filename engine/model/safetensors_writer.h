@@ -9,6 +9,7 @@
 
 #include "engine/base/status.h"
 #include "engine/model/dtype.h"
+#include "engine/model/tensor_view.h"
 
 namespace specd {
 

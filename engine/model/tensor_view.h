@@ -12,17 +12,20 @@
 
 namespace specd {
 
+// The product of the dimensions (1 for a scalar).
+inline int64_t NumElements(const std::vector<int64_t>& shape) {
+  int64_t count = 1;
+  for (int64_t dim : shape) count *= dim;
+  return count;
+}
+
 struct TensorView {
   std::string name;
   DType dtype = DType::kF32;
   std::vector<int64_t> shape;
   std::span<const std::byte> data;
 
-  int64_t num_elements() const {
-    int64_t count = 1;
-    for (int64_t dim : shape) count *= dim;
-    return count;
-  }
+  int64_t num_elements() const { return NumElements(shape); }
 };
 
 // "[384, 128]"

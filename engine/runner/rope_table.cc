@@ -20,8 +20,6 @@ double Llama3Scale(double inv_freq, const RopeConfig& rope) {
   return (1.0 - smooth) * inv_freq / rope.factor + smooth * inv_freq;
 }
 
-}  // namespace
-
 std::vector<float> ComputeInvFreq(const RopeConfig& rope, int64_t head_dim) {
   std::vector<float> inv_freq(static_cast<size_t>(head_dim / 2));
   for (int64_t i = 0; i < head_dim / 2; ++i) {
@@ -35,6 +33,8 @@ std::vector<float> ComputeInvFreq(const RopeConfig& rope, int64_t head_dim) {
   }
   return inv_freq;
 }
+
+}  // namespace
 
 RopeTable::RopeTable(const RopeConfig& rope, int64_t head_dim)
     : head_dim_(head_dim), inv_freq_(ComputeInvFreq(rope, head_dim)) {}

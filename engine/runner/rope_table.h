@@ -20,14 +20,9 @@ class RopeTable {
   // Rotates `num_heads` consecutive vectors of head_dim floats in place, for `position`.
   void Apply(float* heads, int64_t num_heads, int64_t position) const;  // heads: [num_heads, head_dim]
 
-  const std::vector<float>& inv_freq() const { return inv_freq_; }  // [head_dim / 2]
-
  private:
   int64_t head_dim_;
-  std::vector<float> inv_freq_;
+  std::vector<float> inv_freq_;  // [head_dim / 2]
 };
-
-// The inverse frequencies for a rope config (exposed for the CUDA runner and tests).
-std::vector<float> ComputeInvFreq(const RopeConfig& rope, int64_t head_dim);
 
 }  // namespace specd
