@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 bash scripts/build.sh
 [ $# -gt 0 ] || set -- --prompt "def fibonacci(n):" --max-tokens 80
-build/bin/specd generate --model models/specd-code-target "$@"
+build/bin/specd generate "$@"

@@ -12,6 +12,8 @@ namespace specd {
 namespace {
 
 constexpr int64_t kDefaultMaxTokens = 64;
+// The bundled target (models/specd-code-target) of the source tree this binary was built from.
+constexpr char kDefaultModelDir[] = SPECD_DEFAULT_MODEL_DIR;
 constexpr int64_t kBlockSize = 16;
 
 struct GenerateFlags {
@@ -25,9 +27,8 @@ StatusOr<GenerateFlags> ParseFlags(const std::vector<std::string>& args) {
   FlagParser parser({"model", "prompt", "max-tokens", "log-level"}, {"json"});
   SPECD_RETURN_IF_ERROR(parser.Parse(args));
   GenerateFlags flags;
-  if (!parser.Has("model")) return InvalidArgumentError("--model DIR is required");
   if (!parser.Has("prompt")) return InvalidArgumentError("--prompt TEXT is required");
-  flags.model_dir = parser.GetString("model", "");
+  flags.model_dir = parser.GetString("model", kDefaultModelDir);
   flags.prompt = parser.GetString("prompt", "");
   if (flags.prompt.empty()) return InvalidArgumentError("--prompt is empty");
   SPECD_ASSIGN_OR_RETURN(flags.max_tokens, parser.GetInt("max-tokens", kDefaultMaxTokens));

@@ -14,7 +14,8 @@ namespace specd {
 Status RunGenerateCommand(const std::vector<std::string>& args, std::ostream& out);
 
 inline constexpr char kGenerateUsage[] =
-    "usage: specd generate --model DIR --prompt TEXT [--max-tokens N] [--json]\n"
-    "                      [--log-level trace|debug|info|warn|error|off]\n";
+    "usage: specd generate --prompt TEXT [--model DIR] [--max-tokens N] [--json]\n"
+    "                      [--log-level trace|debug|info|warn|error|off]\n"
+    "  --model defaults to the bundled models/specd-code-target; --max-tokens to 64.\n";
 
 }  // namespace specd

@@ -1,19 +1,86 @@
 // The bundled model pair through our whole stack (sharded safetensors, the transformers 5
-// config form, the trained tokenizer, the CPU runner, greedy decoding): the continuations must
-// equal the ones Hugging Face transformers produced when the models were trained
-// (models/report.json, written by tools/train/evaluate.py in fp32).
+// config form, the trained tokenizer, the CPU runner, greedy decoding), against Hugging Face
+// transformers on the same bf16 weights in fp32:
+//  - token ids: greedy continuations of 16 held-out prompts and the logits behind 2 of them
+//    (tests/data/bundled_target, made by tools/train/make_test_references.py);
+//  - text: the sample continuations of both models in models/report.json (tools/train/evaluate.py).
+#include <cmath>
 #include <sstream>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "engine/model/safetensors_file.h"
+#include "engine/offline/offline_generator.h"
+#include "engine/runner/cpu_runner.h"
 #include "server/generate_command.h"
 #include "tests/model_fixtures.h"
 #include "tests/test_paths.h"
 
 namespace specd {
+namespace {
 
-TEST_CASE("bundled models: greedy continuations equal transformers'", "[cpu]") {
+// Both sides compute in fp32 from the same bf16 weights: only fp32 rounding separates them.
+constexpr double kMaxLogitsRelativeError = 1e-5;
+
+std::string TargetDir() { return testing::SourceDir() + "/models/specd-code-target"; }
+
+std::unique_ptr<CpuRunner> TargetRunner() {
+  auto runner = CpuRunner::Create(TargetDir(), {.block_size = 16, .num_blocks = 8});
+  REQUIRE(runner.ok());
+  return std::move(runner).value();
+}
+
+double RelativeError(const float* ours, const TensorView& theirs) {
+  std::vector<float> expected(static_cast<size_t>(theirs.num_elements()));
+  ConvertToFloat(theirs.dtype, theirs.data, expected);
+  double diff = 0.0, norm = 0.0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    diff += std::pow(static_cast<double>(ours[i]) - expected[i], 2);
+    norm += std::pow(static_cast<double>(expected[i]), 2);
+  }
+  return std::sqrt(diff / norm);
+}
+
+}  // namespace
+
+TEST_CASE("bundled target: greedy token ids and logits equal transformers'", "[cpu]") {
+  const std::string data = testing::TestDataDir() + "/bundled_target";
+  const auto references = nlohmann::json::parse(testing::ReadFile(data + "/references.json"));
+  const auto logits = SafetensorsFile::Open(data + "/logits.safetensors");
+  REQUIRE(logits.ok());
+  const auto tokenizer = Tokenizer::FromFile(TargetDir() + "/tokenizer.json");
+  REQUIRE(tokenizer.ok());
+  auto runner = TargetRunner();
+  REQUIRE(references.at("prompts").size() == 16);
+  int index = 0;
+  for (const auto& reference : references.at("prompts")) {
+    const auto prompt = reference.at("prompt_ids").get<std::vector<int32_t>>();
+    const auto expected = reference.at("output_ids").get<std::vector<int32_t>>();
+    CAPTURE(index, reference.at("file"));
+    OfflineGenerator generator(*runner, runner->config(), **tokenizer);
+    const auto result = generator.Generate(prompt, 48, nullptr);
+    REQUIRE(result.ok());
+    CHECK(result->token_ids == expected);
+
+    if (const TensorView* expected_logits = logits.value()->Find("prompt_" + std::to_string(index))) {
+      std::vector<int32_t> sequence = prompt;
+      sequence.insert(sequence.end(), expected.begin(), expected.end() - 1);
+      ScheduledSequence seq{sequence, 0, {0, 1, 2, 3, 4, 5, 6, 7}, {}};
+      for (size_t i = prompt.size() - 1; i < sequence.size(); ++i) seq.logits_indices.push_back(static_cast<int32_t>(i));
+      const auto output = runner->Execute(SchedulerOutput{{seq}});
+      REQUIRE(output.ok());
+      REQUIRE(expected_logits->num_elements() == static_cast<int64_t>(output->logits.size()));
+      const double error = RelativeError(output->logits.data(), *expected_logits);
+      CAPTURE(error);
+      CHECK(error < kMaxLogitsRelativeError);
+    }
+    ++index;
+  }
+  CHECK(logits.value()->TensorNames().size() == 2);
+}
+
+TEST_CASE("bundled models: sample continuations equal transformers' text", "[cpu]") {
   const auto report = nlohmann::json::parse(testing::ReadFile(testing::SourceDir() + "/models/report.json"));
   const int64_t sample_tokens = 96;  // evaluate.py --sample-tokens
   const auto& samples = report.at("samples");

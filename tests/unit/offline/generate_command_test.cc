@@ -7,6 +7,7 @@
 #include "engine/runner/cpu_runner.h"
 #include "server/generate_command.h"
 #include "tests/model_fixtures.h"
+#include "tests/test_paths.h"
 
 namespace specd {
 namespace {
@@ -74,7 +75,6 @@ TEST_CASE("specd generate: clear errors for a missing model, an empty prompt, ba
         "NOT_FOUND: /no/such/model: model folder not found");
   CHECK(Run({"--model", dir, "--prompt", ""}).status.ToString() == "INVALID_ARGUMENT: --prompt is empty");
   CHECK(Run({"--model", dir}).status.ToString() == "INVALID_ARGUMENT: --prompt TEXT is required");
-  CHECK(Run({"--prompt", "hi"}).status.ToString() == "INVALID_ARGUMENT: --model DIR is required");
   CHECK(Run({"--model", dir, "--prompt", "hi", "--max-tokens", "0"}).status.ToString() ==
         "INVALID_ARGUMENT: --max-tokens must be at least 1");
   CHECK(Run({"--model", dir, "--prompt", "hi", "--max-tokens", "ten"}).status.ToString() ==
@@ -83,6 +83,16 @@ TEST_CASE("specd generate: clear errors for a missing model, an empty prompt, ba
         "INVALID_ARGUMENT: unknown flag --temperature");
   CHECK(Run({"--model", dir, "--prompt", std::string(300, 'x')}).status.ToString() ==
         "INVALID_ARGUMENT: the prompt has 301 tokens; the context length is 256");
+}
+
+TEST_CASE("specd generate serves the bundled target when no --model is given", "[cpu]") {
+  const auto by_default = Run({"--prompt", "import os", "--max-tokens", "8", "--json"});
+  REQUIRE(by_default.status.ok());
+  const auto explicit_model = Run({"--model", testing::SourceDir() + "/models/specd-code-target",
+                                   "--prompt", "import os", "--max-tokens", "8", "--json"});
+  REQUIRE(explicit_model.status.ok());
+  CHECK(by_default.out == explicit_model.out);
+  CHECK(nlohmann::json::parse(by_default.out).at("token_ids").size() == 8);
 }
 
 }  // namespace specd
