@@ -8,6 +8,6 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update
 $sudo apt-get install -y --no-install-recommends \
   build-essential cmake ninja-build pkg-config ca-certificates \
-  nlohmann-json3-dev libspdlog-dev catch2 libpcre2-dev libutf8proc-dev \
+  nlohmann-json3-dev libspdlog-dev catch2 libpcre2-dev libutf8proc-dev libssl-dev \
   libgrpc++-dev libprotobuf-dev protobuf-compiler-grpc \
   python3
