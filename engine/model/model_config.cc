@@ -7,89 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/base/json_fields.h"
+
 namespace specd {
 namespace {
 
 using Json = nlohmann::json;
-
-// Typed access to one JSON object's fields, with errors that name the file and the field.
-class FieldReader {
- public:
-  FieldReader(const Json& object, std::string source) : object_(object), source_(std::move(source)) {}
-
-  const Json* Find(const std::string& key) const {
-    const auto it = object_.find(key);
-    return it == object_.end() || it->is_null() ? nullptr : &*it;
-  }
-
-  StatusOr<int64_t> PositiveInt(const std::string& key, std::optional<int64_t> fallback) const {
-    const Json* value = Find(key);
-    if (value == nullptr) {
-      if (fallback) return *fallback;
-      return InvalidArgumentError(source_ + ": missing required field '" + key + "'");
-    }
-    if (!value->is_number_integer() || value->get<int64_t>() <= 0) {
-      return InvalidArgumentError(source_ + ": '" + key + "' must be a positive integer, got " +
-                                  value->dump());
-    }
-    return value->get<int64_t>();
-  }
-
-  StatusOr<double> PositiveNumber(const std::string& key, double fallback) const {
-    const Json* value = Find(key);
-    if (value == nullptr) return fallback;
-    if (!value->is_number() || value->get<double>() <= 0) {
-      return InvalidArgumentError(source_ + ": '" + key + "' must be a positive number, got " +
-                                  value->dump());
-    }
-    return value->get<double>();
-  }
-
-  StatusOr<bool> Bool(const std::string& key, bool fallback) const {
-    const Json* value = Find(key);
-    if (value == nullptr) return fallback;
-    if (!value->is_boolean()) {
-      return InvalidArgumentError(source_ + ": '" + key + "' must be true or false, got " +
-                                  value->dump());
-    }
-    return value->get<bool>();
-  }
-
-  // A token id, or a list of them (eos_token_id may be either).
-  StatusOr<std::vector<int32_t>> TokenIds(const std::string& key) const {
-    const Json* value = Find(key);
-    std::vector<int32_t> ids;
-    if (value == nullptr) return ids;
-    const auto items = value->is_array() ? *value : Json::array({*value});
-    for (const auto& item : items) {
-      if (!item.is_number_integer() || item.get<int64_t>() < 0 ||
-          item.get<int64_t>() > INT32_MAX) {
-        return InvalidArgumentError(source_ + ": '" + key +
-                                    "' must be a token id or a list of token ids, got " +
-                                    value->dump());
-      }
-      ids.push_back(item.get<int32_t>());
-    }
-    return ids;
-  }
-
-  const std::string& source() const { return source_; }
-
- private:
-  const Json& object_;
-  std::string source_;
-};
-
-StatusOr<Json> ReadJsonObject(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return FailedPreconditionError(path + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  Json json = Json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return InvalidArgumentError(path + ": malformed JSON");
-  if (!json.is_object()) return InvalidArgumentError(path + ": not a JSON object");
-  return json;
-}
 
 StatusOr<Architecture> ParseArchitecture(const Json& json, const std::string& source) {
   std::string name;
@@ -115,11 +38,11 @@ StatusOr<RopeConfig> ParseRope(const Json& json, const std::string& source) {
   const bool has_parameters = json.contains("rope_parameters") && !json["rope_parameters"].is_null();
   const std::string key = has_parameters ? "rope_parameters" : "rope_scaling";
   RopeConfig rope;
-  SPECD_ASSIGN_OR_RETURN(rope.theta, FieldReader(json, source).PositiveNumber("rope_theta", 10000.0));
+  SPECD_ASSIGN_OR_RETURN(rope.theta, JsonFields(json, source).PositiveNumber("rope_theta", 10000.0));
   const auto it = json.find(key);
   if (it == json.end() || it->is_null()) return rope;
   if (!it->is_object()) return InvalidArgumentError(source + ": '" + key + "' must be an object");
-  const FieldReader fields(*it, source + ": '" + key + "'");
+  const JsonFields fields(*it, source + ": '" + key + "'");
   SPECD_ASSIGN_OR_RETURN(rope.theta, fields.PositiveNumber("rope_theta", rope.theta));
   std::string type = "default";
   for (const char* type_key : {"rope_type", "type"}) {
@@ -147,7 +70,7 @@ StatusOr<RopeConfig> ParseRope(const Json& json, const std::string& source) {
   return rope;
 }
 
-Status ReadShape(const FieldReader& fields, ModelConfig& config) {
+Status ReadShape(const JsonFields& fields, ModelConfig& config) {
   SPECD_ASSIGN_OR_RETURN(config.vocab_size, fields.PositiveInt("vocab_size", std::nullopt));
   SPECD_ASSIGN_OR_RETURN(config.hidden_size, fields.PositiveInt("hidden_size", std::nullopt));
   SPECD_ASSIGN_OR_RETURN(config.intermediate_size,
@@ -181,7 +104,7 @@ Status ReadShape(const FieldReader& fields, ModelConfig& config) {
 }
 
 // Bias and window options, which differ per architecture.
-Status ReadArchitectureOptions(const FieldReader& fields, ModelConfig& config) {
+Status ReadArchitectureOptions(const JsonFields& fields, ModelConfig& config) {
   switch (config.architecture) {
     case Architecture::kLlama: {
       SPECD_ASSIGN_OR_RETURN(const bool attention_bias, fields.Bool("attention_bias", false));
@@ -216,7 +139,7 @@ void AddEosIds(const std::vector<int32_t>& ids, ModelConfig& config) {
   }
 }
 
-Status ReadSpecialTokens(const FieldReader& fields, ModelConfig& config) {
+Status ReadSpecialTokens(const JsonFields& fields, ModelConfig& config) {
   SPECD_ASSIGN_OR_RETURN(const auto bos, fields.TokenIds("bos_token_id"));
   if (bos.size() > 1) return InvalidArgumentError(fields.source() + ": bos_token_id must be one id");
   if (!bos.empty()) config.bos_token_id = bos[0];
@@ -243,10 +166,8 @@ const char* ArchitectureName(Architecture architecture) {
 }
 
 StatusOr<ModelConfig> ParseModelConfig(const std::string& config_json, const std::string& source) {
-  const Json json = Json::parse(config_json, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return InvalidArgumentError(source + ": malformed JSON");
-  if (!json.is_object()) return InvalidArgumentError(source + ": not a JSON object");
-  const FieldReader fields(json, source);
+  SPECD_ASSIGN_OR_RETURN(const Json json, ParseJsonObject(config_json, source));
+  const JsonFields fields(json, source);
   ModelConfig config;
   SPECD_ASSIGN_OR_RETURN(config.architecture, ParseArchitecture(json, source));
   if (const Json* act = fields.Find("hidden_act"); act != nullptr && *act != "silu") {
@@ -278,10 +199,10 @@ StatusOr<ModelConfig> LoadModelConfig(const std::string& model_dir) {
 
   const std::string generation_path = (fs::path(model_dir) / "generation_config.json").string();
   if (fs::exists(generation_path, ec)) {
-    SPECD_ASSIGN_OR_RETURN(const Json generation, ReadJsonObject(generation_path));
+    SPECD_ASSIGN_OR_RETURN(const Json generation, ReadJsonObjectFile(generation_path));
     ModelConfig from_generation = config;
     from_generation.eos_token_ids.clear();
-    SPECD_RETURN_IF_ERROR(ReadSpecialTokens(FieldReader(generation, generation_path), from_generation));
+    SPECD_RETURN_IF_ERROR(ReadSpecialTokens(JsonFields(generation, generation_path), from_generation));
     AddEosIds(from_generation.eos_token_ids, config);
     if (!config.bos_token_id) config.bos_token_id = from_generation.bos_token_id;
   }
