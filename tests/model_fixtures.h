@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/model/safetensors_writer.h"
+#include "engine/runner/model_runner.h"
 #include "tools/random_model.h"
 
 namespace specd::testing {
@@ -15,6 +16,10 @@ std::string MakeRandomModel(const std::string& name, const RandomModelOptions& o
 
 // Every tensor of a safetensors file, as TensorToWrite, in file order of names.
 std::vector<TensorToWrite> ReadAllTensors(const std::string& path);
+
+// A sequence for ModelRunner::Execute that asks for logits only (no sampling).
+ScheduledSequence MakeSequence(std::vector<int32_t> tokens, int64_t start_position,
+                               std::vector<int32_t> block_table, std::vector<int32_t> logits_indices);
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);

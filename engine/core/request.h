@@ -32,7 +32,8 @@ enum class FinishReason {
 };
 const char* FinishReasonName(FinishReason reason);  // "stop", "length", "abort", ...
 
-class OutputSink;  // engine/core/output_sink.h
+class OutputSink;     // engine/core/output_sink.h
+struct QosClass;     // engine/core/engine_config.h
 
 struct RequestTimings {
   Clock::time_point arrival;
@@ -55,7 +56,7 @@ struct Request {
   SamplingParams sampling;
   uint64_t seed = 0;  // sampling.seed, or one drawn at Submit
   int32_t priority = 0;  // lower value runs first, as in vLLM
-  std::string qos_class;
+  const QosClass* qos = nullptr;  // resolved at Submit; the config outlives every request
   std::string cache_salt;
   std::optional<Clock::time_point> deadline;
 

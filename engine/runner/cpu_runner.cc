@@ -63,7 +63,23 @@ StatusOr<ModelOutput> CpuRunner::Execute(const SchedulerOutput& batch) {
   for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
     RunLayer(layer, tokens, hidden);
   }
-  return ComputeLogits(batch, hidden);
+  ModelOutput output = ComputeLogits(batch, hidden);
+  SampleTokens(batch, output);
+  return output;
+}
+
+void CpuRunner::SampleTokens(const SchedulerOutput& batch, ModelOutput& output) const {
+  int64_t row = 0;
+  for (const auto& seq : batch.sequences) {
+    row += static_cast<int64_t>(seq.logits_indices.size());
+    if (!seq.sampling || seq.logits_indices.empty()) {
+      output.sampled.emplace_back();
+      continue;
+    }
+    SamplingRow sampling = *seq.sampling;
+    sampling.logits = std::span<const float>(output.row(row - 1), static_cast<size_t>(output.vocab_size));
+    output.sampled.push_back(Sampler::Sample(sampling));
+  }
 }
 
 void CpuRunner::RunLayer(int64_t layer, const std::vector<TokenRef>& tokens,

@@ -12,10 +12,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/base/status.h"
+#include "engine/sampling/sampler.h"
 
 namespace specd {
 
@@ -24,6 +26,9 @@ struct ScheduledSequence {
   int64_t start_position = 0;      // tokens before it are already in the KV cache
   std::vector<int32_t> block_table;  // physical block ids covering positions [0, start_position + n)
   std::vector<int32_t> logits_indices;  // indices into token_ids whose next-token logits are wanted
+  // When set, the runner samples the next token from the last logits row (row.logits is filled
+  // by the runner; the spans point into the engine's Request, valid during Execute).
+  std::optional<SamplingRow> sampling;
 };
 
 struct SchedulerOutput {
@@ -35,6 +40,8 @@ struct ModelOutput {
   // [num_rows, vocab_size], one row per logits index: sequences in order, each in the order of
   // its logits_indices.
   std::vector<float> logits;
+  // One entry per sequence: the sampled token when the sequence asked for sampling.
+  std::vector<std::optional<SampledToken>> sampled;
 
   int64_t num_rows() const { return vocab_size == 0 ? 0 : static_cast<int64_t>(logits.size()) / vocab_size; }
   const float* row(int64_t index) const { return logits.data() + index * vocab_size; }

@@ -52,7 +52,7 @@ TEST_CASE("specd generate --json prints prompt ids, the greedy continuation and 
   all.insert(all.end(), output_ids.begin(), output_ids.end() - 1);
   auto runner = CpuRunner::Create(dir, {.block_size = 16, .num_blocks = 4});
   REQUIRE(runner.ok());
-  ScheduledSequence seq{all, 0, {0, 1, 2, 3}, {}};
+  ScheduledSequence seq = testing::MakeSequence(all, 0, {0, 1, 2, 3}, {});
   for (size_t i = prompt_ids.size() - 1; i < all.size(); ++i) seq.logits_indices.push_back(static_cast<int32_t>(i));
   const auto output = (*runner)->Execute(SchedulerOutput{{seq}});
   REQUIRE(output.ok());

@@ -138,7 +138,7 @@ TEST_CASE("CPU runner: only the asked positions get logits, in order", "[cpu]") 
   RunTogether(*MakeRunner(dir), {&all});
 
   auto runner = MakeRunner(dir);
-  ScheduledSequence seq{tokens, 0, Blocks({0, 1, 2}), {8, 2}};
+  ScheduledSequence seq = testing::MakeSequence(tokens, 0, Blocks({0, 1, 2}), {8, 2});
   const auto output = runner->Execute(SchedulerOutput{{seq}});
   REQUIRE(output.ok());
   REQUIRE(output->num_rows() == 2);
@@ -152,22 +152,24 @@ TEST_CASE("CPU runner: only the asked positions get logits, in order", "[cpu]") 
 TEST_CASE("CPU runner: a batch that does not fit is refused, naming the problem", "[cpu]") {
   const std::string dir = testing::MakeRandomModel("bad_batch", testing::TinyLlamaOptions());
   auto runner = MakeRunner(dir);
-  const auto error = [&](ScheduledSequence seq) {
-    const auto output = runner->Execute(SchedulerOutput{{ScheduledSequence{{1}, 0, {0}, {0}}, seq}});
+  const auto error = [&](std::vector<int32_t> tokens, int64_t start, std::vector<int32_t> blocks,
+                         std::vector<int32_t> logits_indices) {
+    const ScheduledSequence seq = testing::MakeSequence(tokens, start, blocks, logits_indices);
+    const auto output = runner->Execute(SchedulerOutput{{testing::MakeSequence({1}, 0, {0}, {0}), seq}});
     REQUIRE_FALSE(output.ok());
     return output.status().ToString();
   };
-  CHECK(error({{1, 300}, 0, {0}, {0}}) ==
+  CHECK(error({1, 300}, 0, {0}, {0}) ==
         "INVALID_ARGUMENT: sequence 1: token id 300 is outside the vocabulary of 300");
-  CHECK(error({{1, 2, 3, 4, 5}, 0, {0}, {0}}) ==
+  CHECK(error({1, 2, 3, 4, 5}, 0, {0}, {0}) ==
         "INVALID_ARGUMENT: sequence 1: block table has 1 blocks but positions up to 5 need 2");
-  CHECK(error({{1}, 0, {64}, {0}}) ==
+  CHECK(error({1}, 0, {64}, {0}) ==
         "INVALID_ARGUMENT: sequence 1: block id 64 is outside the cache of 64 blocks");
-  CHECK(error({{1}, 256, std::vector<int32_t>(65, 0), {0}}) ==
+  CHECK(error({1}, 256, std::vector<int32_t>(65, 0), {0}) ==
         "INVALID_ARGUMENT: sequence 1: positions up to 257 exceed the context length 256");
-  CHECK(error({{1, 2}, 0, {0}, {2}}) ==
+  CHECK(error({1, 2}, 0, {0}, {2}) ==
         "INVALID_ARGUMENT: sequence 1: logits index 2 is outside the 2 new tokens");
-  CHECK(error({{}, 0, {0}, {}}) == "INVALID_ARGUMENT: sequence 1: no tokens to compute");
+  CHECK(error({}, 0, {0}, {}) == "INVALID_ARGUMENT: sequence 1: no tokens to compute");
 }
 
 TEST_CASE("CPU runner: a missing model is named", "[cpu]") {

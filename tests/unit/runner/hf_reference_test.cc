@@ -54,7 +54,7 @@ TEST_CASE("CPU runner matches Hugging Face transformers' fp32 logits", "[cpu]") 
   const auto prompts = ReferencePrompts();
   for (size_t i = 0; i < prompts.size(); ++i) {
     CAPTURE(i);
-    ScheduledSequence seq{prompts[i], 0, {0, 1, 2, 3, 4, 5, 6, 7}, {}};
+    ScheduledSequence seq = testing::MakeSequence(prompts[i], 0, {0, 1, 2, 3, 4, 5, 6, 7}, {});
     for (int32_t t = 0; t < static_cast<int32_t>(prompts[i].size()); ++t) seq.logits_indices.push_back(t);
     const auto output = (*runner)->Execute(SchedulerOutput{{seq}});
     REQUIRE(output.ok());

@@ -1,0 +1,239 @@
+#include "engine/core/engine_core.h"
+
+#include <algorithm>
+
+#include "engine/base/logging.h"
+
+namespace specd {
+namespace {
+
+// How long a step that scheduled nothing waits for new work before trying again.
+constexpr auto kBlockedStepWait = std::chrono::milliseconds(1);
+
+double MillisecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+EngineCore::EngineCore(const EngineConfig& config, std::unique_ptr<ModelRunner> runner,
+                       const ModelConfig& model, bool check_invariants)
+    : config_(config),
+      model_(model),
+      check_invariants_(check_invariants),
+      runner_(std::move(runner)),
+      scheduler_(config, model.max_position_embeddings, model.eos_token_ids) {
+  const KvCacheShape shape = runner_->kv_cache_shape();
+  SPECD_CHECK(shape.num_blocks >= config.kv_cache.num_blocks && shape.block_size == config.kv_cache.block_size)
+      << "the runner's KV cache (" << shape.num_blocks << " blocks of " << shape.block_size
+      << ") does not match the engine config";
+}
+
+EngineCore::~EngineCore() { Stop(); }
+
+void EngineCore::Start() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SPECD_CHECK(!thread_.joinable()) << "EngineCore started twice";
+  stats_.last_tick = Clock::now();
+  thread_ = std::thread([this] { Loop(); });
+}
+
+StatusOr<std::unique_ptr<Request>> EngineCore::MakeRequest(EngineRequest in) {
+  if (in.request_id.empty()) return InvalidArgumentError("request_id is empty");
+  if (in.sink == nullptr) return InvalidArgumentError("request " + in.request_id + " has no output sink");
+  SPECD_RETURN_IF_ERROR(in.sampling.Validate(model_.vocab_size));
+  for (int32_t token : in.prompt_token_ids) {
+    if (token < 0 || token >= model_.vocab_size) {
+      return InvalidArgumentError("prompt token id " + std::to_string(token) +
+                                  " is outside the vocabulary of " + std::to_string(model_.vocab_size));
+    }
+  }
+  auto request = std::make_unique<Request>();
+  request->qos = config_.FindQosClass(in.qos_class.empty() ? config_.default_qos_class : in.qos_class);
+  if (request->qos == nullptr) return InvalidArgumentError("unknown QoS class '" + in.qos_class + "'");
+  request->request_id = std::move(in.request_id);
+  request->prompt_token_ids = std::move(in.prompt_token_ids);
+  request->all_token_ids = request->prompt_token_ids;
+  request->sampling = std::move(in.sampling);
+  request->priority = in.priority;
+  request->cache_salt = std::move(in.cache_salt);
+  request->deadline = in.deadline;
+  request->sink = std::move(in.sink);
+  request->timings.arrival = Clock::now();
+  SPECD_RETURN_IF_ERROR(scheduler_.CheckFits(*request));  // reads immutable configuration only
+  return request;
+}
+
+Status EngineCore::Submit(EngineRequest in) {
+  SPECD_ASSIGN_OR_RETURN(std::unique_ptr<Request> request, MakeRequest(std::move(in)));
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (draining_ || stop_requested_) return UnavailableError("the engine is draining");
+  if (live_ids_.count(request->request_id) > 0) {
+    return Status(StatusCode::kAlreadyExists, "request id '" + request->request_id + "' is already in flight");
+  }
+  if (static_cast<int64_t>(inbox_.size()) + stats_.num_waiting >= config_.max_queued_requests) {
+    return ResourceExhaustedError("the waiting queue is full (" +
+                                  std::to_string(config_.max_queued_requests) + " requests)");
+  }
+  request->arrival_index = next_arrival_++;
+  request->seed = request->sampling.seed ? *request->sampling.seed : seed_source_();
+  live_ids_.insert(request->request_id);
+  inbox_.push_back(std::move(request));
+  wake_.notify_one();
+  return OkStatus();
+}
+
+void EngineCore::Abort(const std::string& request_id, FinishReason reason) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (live_ids_.count(request_id) == 0) return;
+  aborts_.emplace_back(request_id, reason);
+  wake_.notify_one();
+}
+
+void EngineCore::Drain(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  draining_ = true;
+  if (!finished_.wait_for(lock, timeout, [this] { return live_ids_.empty(); })) {
+    GetLogger("engine")->warn("drain timeout: aborting {} unfinished requests", live_ids_.size());
+    for (const auto& id : live_ids_) aborts_.emplace_back(id, FinishReason::kAbort);
+    wake_.notify_one();
+    finished_.wait(lock, [this] { return live_ids_.empty(); });
+  }
+}
+
+void EngineCore::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_requested_ = true;
+    wake_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+EngineStats EngineCore::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+size_t EngineCore::num_unfinished() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return live_ids_.size();
+}
+
+// Waits for work when idle; returns false when the engine must stop.
+bool EngineCore::TakeWork(std::vector<std::unique_ptr<Request>>& arrivals,
+                          std::vector<std::pair<std::string, FinishReason>>& aborts) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const auto has_work = [this] { return !inbox_.empty() || !aborts_.empty() || stop_requested_; };
+  if (scheduler_.empty()) {
+    wake_.wait(lock, has_work);
+  }
+  stats_.last_tick = Clock::now();
+  stats_.num_waiting += static_cast<int64_t>(inbox_.size());  // they wait in the scheduler now
+  for (auto& request : inbox_) arrivals.push_back(std::move(request));
+  inbox_.clear();
+  aborts.swap(aborts_);
+  return !stop_requested_;
+}
+
+void EngineCore::Loop() {
+  while (true) {
+    std::vector<std::unique_ptr<Request>> arrivals;
+    std::vector<std::pair<std::string, FinishReason>> aborts;
+    const bool keep_running = TakeWork(arrivals, aborts);
+    Admit(std::move(arrivals));
+    const Clock::time_point now = Clock::now();
+    for (const auto& [id, reason] : aborts) {
+      if (auto delta = scheduler_.Finish(id, reason, "", now)) Deliver(*delta);
+    }
+    for (const auto& id : scheduler_.ExpiredRequests(now)) {
+      if (auto delta = scheduler_.Finish(id, FinishReason::kDeadline, "deadline exceeded", now)) Deliver(*delta);
+    }
+    if (!keep_running) {
+      FinishAll(FinishReason::kAbort, "the engine stopped");
+      return;
+    }
+    if (!scheduler_.empty()) Step();
+  }
+}
+
+void EngineCore::Admit(std::vector<std::unique_ptr<Request>> arrivals) {
+  for (auto& request : arrivals) {
+    sinks_[request->request_id] = request->sink;
+    scheduler_.AddRequest(std::move(request));
+  }
+}
+
+void EngineCore::Step() {
+  const Clock::time_point start = Clock::now();
+  StepPlan plan = scheduler_.Schedule(start);
+  if (plan.empty()) {
+    // Every unfinished request is blocked this step (on KV space, say): wait briefly for
+    // arrivals or aborts instead of spinning, then try again.
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait_for(lock, kBlockedStepWait, [this] { return !inbox_.empty() || !aborts_.empty() || stop_requested_; });
+    return;
+  }
+  auto output = runner_->Execute(plan.batch);
+  const Clock::time_point now = Clock::now();
+  if (!output.ok()) {
+    GetLogger("engine")->error("step failed, ending its {} requests: {}", plan.requests.size(),
+                               output.status().ToString());
+    std::vector<std::string> ids;
+    for (const Request* request : plan.requests) ids.push_back(request->request_id);
+    for (const auto& id : ids) {
+      if (auto delta = scheduler_.Finish(id, FinishReason::kError, output.status().message(), now)) Deliver(*delta);
+    }
+  } else {
+    for (const RequestDelta& delta : scheduler_.Update(plan, *output, now)) Deliver(delta);
+  }
+  if (check_invariants_) {
+    const Status invariants = scheduler_.CheckInvariants();
+    SPECD_CHECK(invariants.ok()) << invariants.ToString();
+  }
+  PublishStats(MillisecondsSince(start));
+}
+
+void EngineCore::Deliver(const RequestDelta& delta) {
+  const auto it = sinks_.find(delta.request_id);
+  SPECD_CHECK(it != sinks_.end()) << "delta for unknown request " << delta.request_id;
+  it->second->OnDelta(delta);
+  if (!delta.finish_reason) return;
+  sinks_.erase(it);
+  std::lock_guard<std::mutex> lock(mutex_);
+  live_ids_.erase(delta.request_id);
+  ++stats_.num_finished;
+  finished_.notify_all();
+}
+
+void EngineCore::FinishAll(FinishReason reason, const std::string& message) {
+  const Clock::time_point now = Clock::now();
+  for (const auto& id : scheduler_.RequestIds()) {
+    if (auto delta = scheduler_.Finish(id, reason, message, now)) Deliver(*delta);
+  }
+  // Requests submitted after the loop's last inbox drain.
+  std::vector<std::unique_ptr<Request>> late;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& request : inbox_) late.push_back(std::move(request));
+    inbox_.clear();
+  }
+  Admit(std::move(late));
+  for (const auto& id : scheduler_.RequestIds()) {
+    if (auto delta = scheduler_.Finish(id, reason, message, now)) Deliver(*delta);
+  }
+}
+
+void EngineCore::PublishStats(double step_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.num_running = static_cast<int64_t>(scheduler_.num_running());
+  stats_.num_waiting = static_cast<int64_t>(scheduler_.num_waiting());
+  stats_.kv_usage = scheduler_.kv_cache().Usage();
+  stats_.prefix_queried_tokens = scheduler_.kv_cache().stats().queried_tokens;
+  stats_.prefix_hit_tokens = scheduler_.kv_cache().stats().hit_tokens;
+  stats_.num_preemptions = scheduler_.stats().num_preemptions;
+  stats_.last_step_ms = step_ms;
+  ++stats_.num_steps;
+}
+
+}  // namespace specd

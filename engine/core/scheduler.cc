@@ -1,0 +1,309 @@
+#include "engine/core/scheduler.h"
+
+#include <algorithm>
+
+namespace specd {
+namespace {
+
+bool Contains(const std::vector<int32_t>& ids, int32_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+bool IsPreemptible(const Request& request) {
+  return request.qos == nullptr || request.qos->preemptible;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const EngineConfig& config, int64_t max_model_len,
+                     std::vector<int32_t> eos_token_ids)
+    : config_(config),
+      max_model_len_(max_model_len),
+      eos_token_ids_(std::move(eos_token_ids)),
+      kv_(config.kv_cache) {}
+
+int64_t Scheduler::BlocksFor(int64_t num_tokens) const {
+  return (num_tokens + kv_.block_size() - 1) / kv_.block_size();
+}
+
+Status Scheduler::CheckFits(const Request& request) const {
+  if (request.prompt_token_ids.empty()) return InvalidArgumentError("the prompt is empty");
+  const int64_t total = request.num_prompt_tokens() + request.sampling.max_tokens;
+  const std::string sizes = "prompt (" + std::to_string(request.num_prompt_tokens()) +
+                            " tokens) + max_tokens (" + std::to_string(request.sampling.max_tokens) + ")";
+  if (total > max_model_len_) {
+    return InvalidArgumentError(sizes + " exceeds the context length " + std::to_string(max_model_len_));
+  }
+  if (BlocksFor(total) > kv_.num_blocks()) {
+    return InvalidArgumentError(sizes + " needs " + std::to_string(BlocksFor(total)) +
+                                " KV blocks but the whole cache has " + std::to_string(kv_.num_blocks()));
+  }
+  return OkStatus();
+}
+
+Scheduler::Key Scheduler::OrderKey(const Request& request) const {
+  const int32_t class_priority = request.qos == nullptr ? 0 : request.qos->priority;
+  const int32_t priority = config_.policy == SchedulingPolicy::kPriority ? request.priority : 0;
+  return {class_priority, priority, request.arrival_index};
+}
+
+void Scheduler::AddRequest(std::unique_ptr<Request> request) {
+  request->state = RequestState::kWaiting;
+  waiting_.emplace(OrderKey(*request), request.get());
+  const std::string id = request->request_id;
+  requests_.emplace(id, std::move(request));
+}
+
+StepPlan Scheduler::Schedule(Clock::time_point now) {
+  StepPlan plan;
+  int64_t budget = config_.max_num_batched_tokens;
+  ScheduleRunning(plan, budget);
+  // As in vLLM: a step that had to preempt admits nobody, so the freed blocks go to the
+  // requests already running.
+  if (plan.num_preempted == 0) ScheduleWaiting(plan, budget, now);
+  return plan;
+}
+
+void Scheduler::ScheduleRunning(StepPlan& plan, int64_t& budget) {
+  std::sort(running_.begin(), running_.end(),
+            [this](const Request* a, const Request* b) { return OrderKey(*a) < OrderKey(*b); });
+  size_t i = 0;
+  while (i < running_.size() && budget > 0) {
+    Request* request = running_[i];
+    const int64_t num_tokens = std::min(request->num_tokens() - request->num_computed_tokens, budget);
+    bool preempted_self = false;
+    while (num_tokens > 0) {
+      if (AllocateFor(*request, num_tokens, {})) {
+        AddToPlan(*request, num_tokens, plan);
+        budget -= num_tokens;
+        break;
+      }
+      Request* victim = PickVictim(plan);
+      if (victim == nullptr) break;  // non-preemptible and blocked: try again next step
+      Preempt(*victim);
+      ++plan.num_preempted;
+      if (victim == request) {
+        preempted_self = true;
+        break;
+      }
+    }
+    if (!preempted_self) ++i;  // a preempted request left running_, so i already points past it
+  }
+}
+
+void Scheduler::ScheduleWaiting(StepPlan& plan, int64_t& budget, Clock::time_point now) {
+  auto it = waiting_.begin();
+  while (it != waiting_.end() && budget > 0 &&
+         static_cast<int64_t>(running_.size()) < config_.max_num_seqs) {
+    Request& request = *it->second;
+    if (!ClassHasRoom(request)) {
+      ++it;
+      continue;
+    }
+    const PrefixMatch prefix = kv_.FindPrefix(request);
+    const int64_t num_tokens = std::min(request.num_tokens() - prefix.num_tokens, budget);
+    if (!IsPreemptible(request) &&
+        BlocksFor(request.num_prompt_tokens() + request.sampling.max_tokens) >
+            kv_.num_free_blocks() - ReservedBlocks()) {
+      break;  // its whole-length reservation does not fit yet
+    }
+    if (!AllocateFor(request, num_tokens, prefix)) break;  // keep the order: no skipping ahead
+    it = waiting_.erase(it);
+    request.num_computed_tokens = prefix.num_tokens;
+    if (!request.timings.first_scheduled) {
+      request.timings.first_scheduled = now;
+      request.num_cached_tokens = prefix.num_tokens;
+    }
+    request.state = RequestState::kRunning;
+    running_.push_back(&request);
+    AddToPlan(request, num_tokens, plan);
+    budget -= num_tokens;
+  }
+}
+
+// Non-preemptible requests draw on their reservation; the others may only use blocks that no
+// reservation holds.
+bool Scheduler::AllocateFor(Request& request, int64_t num_tokens, const PrefixMatch& prefix) {
+  if (IsPreemptible(request)) {
+    const int64_t have = kv_.HasBlocks(request.request_id)
+                             ? static_cast<int64_t>(kv_.BlockTable(request.request_id).size()) : 0;
+    const int64_t need =
+        BlocksFor(request.num_computed_tokens + prefix.num_tokens + num_tokens) - have;
+    if (need > kv_.num_free_blocks() - ReservedBlocks()) return false;
+  }
+  return kv_.Allocate(request, num_tokens, prefix);
+}
+
+int64_t Scheduler::ReservedBlocks() const {
+  int64_t reserved = 0;
+  for (const Request* request : running_) {
+    if (IsPreemptible(*request)) continue;
+    const int64_t whole = BlocksFor(request->num_prompt_tokens() + request->sampling.max_tokens);
+    const int64_t have = kv_.HasBlocks(request->request_id)
+                             ? static_cast<int64_t>(kv_.BlockTable(request->request_id).size()) : 0;
+    reserved += std::max<int64_t>(0, whole - have);
+  }
+  return reserved;
+}
+
+// The last-ordered preemptible running request that is not part of this step yet.
+Request* Scheduler::PickVictim(const StepPlan& plan) const {
+  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+    Request* candidate = *it;
+    if (!IsPreemptible(*candidate)) continue;
+    if (std::find(plan.requests.begin(), plan.requests.end(), candidate) != plan.requests.end()) continue;
+    return candidate;
+  }
+  return nullptr;
+}
+
+void Scheduler::Preempt(Request& request) {
+  if (kv_.HasBlocks(request.request_id)) kv_.Free(request.request_id);
+  running_.erase(std::find(running_.begin(), running_.end(), &request));
+  request.num_computed_tokens = 0;
+  request.draft_token_ids.clear();
+  request.state = RequestState::kWaiting;
+  ++request.num_preemptions;
+  ++stats_.num_preemptions;
+  waiting_.emplace(OrderKey(request), &request);
+}
+
+bool Scheduler::ClassHasRoom(const Request& request) const {
+  if (request.qos == nullptr || request.qos->max_running == 0) return true;
+  const auto same_class = std::count_if(running_.begin(), running_.end(),
+                                        [&](const Request* r) { return r->qos == request.qos; });
+  return same_class < request.qos->max_running;
+}
+
+void Scheduler::AddToPlan(Request& request, int64_t num_tokens, StepPlan& plan) const {
+  ScheduledSequence seq;
+  const auto first = request.all_token_ids.begin() + request.num_computed_tokens;
+  seq.token_ids.assign(first, first + num_tokens);
+  seq.start_position = request.num_computed_tokens;
+  seq.block_table = kv_.BlockTable(request.request_id);
+  if (request.num_computed_tokens + num_tokens == request.num_tokens()) {
+    // The step reaches the end of the known tokens: it yields the next token.
+    seq.logits_indices = {static_cast<int32_t>(num_tokens - 1)};
+    seq.sampling = SamplingRow{.logits = {},
+                               .params = &request.sampling,
+                               .seed = request.seed,
+                               .prompt_token_ids = request.prompt_token_ids,
+                               .output_token_ids = request.output_token_ids,
+                               .eos_token_ids = eos_token_ids_};
+  }
+  plan.batch.sequences.push_back(std::move(seq));
+  plan.requests.push_back(&request);
+  plan.num_scheduled_tokens.push_back(num_tokens);
+}
+
+std::vector<RequestDelta> Scheduler::Update(const StepPlan& plan, const ModelOutput& output,
+                                            Clock::time_point now) {
+  std::vector<RequestDelta> deltas;
+  for (size_t i = 0; i < plan.requests.size(); ++i) {
+    Request& request = *plan.requests[i];
+    request.num_computed_tokens += plan.num_scheduled_tokens[i];
+    kv_.CacheComputedBlocks(request);
+    if (i >= output.sampled.size() || !output.sampled[i]) continue;
+    const SampledToken& sampled = *output.sampled[i];
+    request.AppendOutputToken(sampled.token);
+    if (!request.timings.first_token) request.timings.first_token = now;
+    request.timings.last_token = now;
+    RequestDelta delta = MakeDelta(request);
+    delta.tokens.push_back({sampled.token, sampled.logprob, sampled.rank, sampled.top_logprobs});
+    if (const auto reason = StopReason(request)) {
+      request.timings.finished = now;
+      delta.finish_reason = reason;
+      delta.timings = request.timings;
+      Remove(request);
+    }
+    deltas.push_back(std::move(delta));
+  }
+  return deltas;
+}
+
+std::optional<FinishReason> Scheduler::StopReason(const Request& request) const {
+  const int32_t last = request.output_token_ids.back();
+  const SamplingParams& sampling = request.sampling;
+  if (!sampling.ignore_eos && Contains(eos_token_ids_, last)) return FinishReason::kStop;
+  if (Contains(sampling.stop_token_ids, last)) return FinishReason::kStop;
+  if (request.num_output_tokens() >= sampling.max_tokens) return FinishReason::kLength;
+  if (request.num_tokens() >= max_model_len_) return FinishReason::kLength;
+  return std::nullopt;
+}
+
+std::optional<RequestDelta> Scheduler::Finish(const std::string& request_id, FinishReason reason,
+                                              const std::string& message, Clock::time_point now) {
+  const auto it = requests_.find(request_id);
+  if (it == requests_.end()) return std::nullopt;
+  Request& request = *it->second;
+  request.timings.finished = now;
+  RequestDelta delta = MakeDelta(request);
+  delta.finish_reason = reason;
+  delta.error_message = message;
+  Remove(request);
+  return delta;
+}
+
+RequestDelta Scheduler::MakeDelta(const Request& request) const {
+  RequestDelta delta;
+  delta.request_id = request.request_id;
+  delta.num_prompt_tokens = request.num_prompt_tokens();
+  delta.num_cached_tokens = request.num_cached_tokens;
+  delta.num_output_tokens = request.num_output_tokens();
+  delta.timings = request.timings;
+  return delta;
+}
+
+void Scheduler::Remove(Request& request) {
+  if (request.state == RequestState::kRunning) {
+    running_.erase(std::find(running_.begin(), running_.end(), &request));
+  } else if (request.state == RequestState::kWaiting) {
+    waiting_.erase(OrderKey(request));
+  }
+  if (kv_.HasBlocks(request.request_id)) kv_.Free(request.request_id);
+  request.state = RequestState::kFinished;
+  const std::string id = request.request_id;  // the key must outlive the erase
+  requests_.erase(id);  // destroys the request: keep this last
+}
+
+std::vector<std::string> Scheduler::ExpiredRequests(Clock::time_point now) const {
+  std::vector<std::string> expired;
+  for (const auto& [id, request] : requests_) {
+    if (request->deadline && *request->deadline <= now) expired.push_back(id);
+  }
+  return expired;
+}
+
+std::vector<std::string> Scheduler::RequestIds() const {
+  std::vector<std::string> ids;
+  for (const auto& entry : requests_) ids.push_back(entry.first);
+  return ids;
+}
+
+const Request* Scheduler::Find(const std::string& request_id) const {
+  const auto it = requests_.find(request_id);
+  return it == requests_.end() ? nullptr : it->second.get();
+}
+
+Status Scheduler::CheckInvariants() const {
+  SPECD_RETURN_IF_ERROR(kv_.CheckInvariants());
+  if (waiting_.size() + running_.size() != requests_.size()) {
+    return InternalError("scheduler: waiting + running != requests");
+  }
+  for (const Request* request : running_) {
+    if (request->state != RequestState::kRunning) return InternalError(request->request_id + ": in running_ but not running");
+    if (!kv_.HasBlocks(request->request_id) ||
+        static_cast<int64_t>(kv_.BlockTable(request->request_id).size()) * kv_.block_size() <
+            request->num_computed_tokens) {
+      return InternalError(request->request_id + ": running without blocks for its computed tokens");
+    }
+  }
+  for (const auto& [key, request] : waiting_) {
+    if (request->state != RequestState::kWaiting) return InternalError(request->request_id + ": queued but not waiting");
+    if (kv_.HasBlocks(request->request_id)) return InternalError(request->request_id + ": waiting with blocks");
+    if (request->num_computed_tokens != 0) return InternalError(request->request_id + ": waiting with computed tokens");
+  }
+  return OkStatus();
+}
+
+}  // namespace specd

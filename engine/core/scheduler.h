@@ -1,0 +1,116 @@
+// Scheduler: the V1 rule over running and waiting requests. Engine thread only.
+//
+// Each step closes every request's gap (num_tokens - num_computed_tokens, plus draft tokens)
+// under a token budget, running requests first, then waiting ones in order, so prompt chunks,
+// decodes and (later) verifications share a step:
+//
+//   budget 8:   running A (decode)   [.] 1 token
+//               running B (prefill)  [.....] 5 tokens (chunk of a long prompt)
+//               waiting C            [..] 2 tokens (first chunk; admitted)
+//
+// Order: (QoS class priority, request priority under the "priority" policy, arrival). When the
+// KV cache runs out, the last-ordered preemptible running request not yet scheduled this step
+// is preempted by recompute (blocks freed, back to waiting with num_computed_tokens = 0; the
+// prefix cache makes the redo cheap). Requests of non-preemptible classes reserve blocks for
+// their whole length at admission, so they always progress and are never preempted.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/base/status.h"
+#include "engine/core/engine_config.h"
+#include "engine/core/output_sink.h"
+#include "engine/core/request.h"
+#include "engine/kv/kv_cache_manager.h"
+#include "engine/runner/model_runner.h"
+
+namespace specd {
+
+// One step's work: the runner's batch and, in the same order, the requests it came from.
+struct StepPlan {
+  SchedulerOutput batch;
+  std::vector<Request*> requests;
+  std::vector<int64_t> num_scheduled_tokens;
+  int32_t num_preempted = 0;
+
+  bool empty() const { return requests.empty(); }
+};
+
+struct SchedulerStats {
+  int64_t num_preemptions = 0;
+};
+
+class Scheduler {
+ public:
+  Scheduler(const EngineConfig& config, int64_t max_model_len, std::vector<int32_t> eos_token_ids);
+
+  // Why a request could never run (prompt + max_tokens beyond the context or the whole cache),
+  // or OK. INVALID_ARGUMENT naming the numbers.
+  Status CheckFits(const Request& request) const;
+
+  // Takes a new request into the waiting queue. Precondition: CheckFits(request).ok().
+  void AddRequest(std::unique_ptr<Request> request);
+
+  StepPlan Schedule(Clock::time_point now);
+
+  // After the runner ran `plan`: advances num_computed_tokens, appends sampled tokens, finishes
+  // requests that hit a stop condition. Returns one delta per request with news.
+  std::vector<RequestDelta> Update(const StepPlan& plan, const ModelOutput& output,
+                                   Clock::time_point now);
+
+  // Ends a request in any state: frees its blocks and returns its final delta; nullopt when the
+  // id is unknown (already finished or never submitted).
+  std::optional<RequestDelta> Finish(const std::string& request_id, FinishReason reason,
+                                     const std::string& message, Clock::time_point now);
+
+  // Ids of unfinished requests whose deadline is at or before `now`.
+  std::vector<std::string> ExpiredRequests(Clock::time_point now) const;
+  // Ids of every unfinished request.
+  std::vector<std::string> RequestIds() const;
+
+  size_t num_waiting() const { return waiting_.size(); }
+  size_t num_running() const { return running_.size(); }
+  bool empty() const { return requests_.empty(); }
+  const Request* Find(const std::string& request_id) const;
+  const KvCacheManager& kv_cache() const { return kv_; }
+  const SchedulerStats& stats() const { return stats_; }
+
+  // KV invariants, plus: every running request holds blocks covering its computed tokens,
+  // waiting ones hold none, and the queues and the request table agree.
+  Status CheckInvariants() const;
+
+ private:
+  using Key = std::tuple<int32_t, int32_t, uint64_t>;
+  Key OrderKey(const Request& request) const;
+
+  void ScheduleRunning(StepPlan& plan, int64_t& budget);
+  void ScheduleWaiting(StepPlan& plan, int64_t& budget, Clock::time_point now);
+  bool AllocateFor(Request& request, int64_t num_tokens, const PrefixMatch& prefix);
+  Request* PickVictim(const StepPlan& plan) const;
+  void Preempt(Request& request);
+  void AddToPlan(Request& request, int64_t num_tokens, StepPlan& plan) const;
+  int64_t ReservedBlocks() const;
+  int64_t BlocksFor(int64_t num_tokens) const;
+  bool ClassHasRoom(const Request& request) const;
+  std::optional<FinishReason> StopReason(const Request& request) const;
+  RequestDelta MakeDelta(const Request& request) const;
+  void Remove(Request& request);
+
+  EngineConfig config_;
+  int64_t max_model_len_;
+  std::vector<int32_t> eos_token_ids_;
+  KvCacheManager kv_;
+  std::unordered_map<std::string, std::unique_ptr<Request>> requests_;
+  std::map<Key, Request*> waiting_;
+  std::vector<Request*> running_;  // kept in OrderKey order
+  SchedulerStats stats_;
+};
+
+}  // namespace specd
