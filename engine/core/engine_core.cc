@@ -93,11 +93,12 @@ void EngineCore::Abort(const std::string& request_id, FinishReason reason) {
 void EngineCore::Drain(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   draining_ = true;
-  if (!finished_.wait_for(lock, timeout, [this] { return live_ids_.empty(); })) {
+  const auto all_done = [this] { return live_ids_.empty() && final_deliveries_in_flight_ == 0; };
+  if (!finished_.wait_for(lock, timeout, all_done)) {
     GetLogger("engine")->warn("drain timeout: aborting {} unfinished requests", live_ids_.size());
     for (const auto& id : live_ids_) aborts_.emplace_back(id, FinishReason::kAbort);
     wake_.notify_one();
-    finished_.wait(lock, [this] { return live_ids_.empty(); });
+    finished_.wait(lock, all_done);
   }
 }
 
@@ -143,12 +144,16 @@ void EngineCore::Loop() {
     const bool keep_running = TakeWork(arrivals, aborts);
     Admit(std::move(arrivals));
     const Clock::time_point now = Clock::now();
+    std::vector<RequestDelta> deltas;
     for (const auto& [id, reason] : aborts) {
-      if (auto delta = scheduler_.Finish(id, reason, "", now)) Deliver(*delta);
+      if (auto delta = scheduler_.Finish(id, reason, "", now)) deltas.push_back(std::move(*delta));
     }
     for (const auto& id : scheduler_.ExpiredRequests(now)) {
-      if (auto delta = scheduler_.Finish(id, FinishReason::kDeadline, "deadline exceeded", now)) Deliver(*delta);
+      if (auto delta = scheduler_.Finish(id, FinishReason::kDeadline, "deadline exceeded", now)) {
+        deltas.push_back(std::move(*delta));
+      }
     }
+    if (!deltas.empty()) PublishAndDeliver(deltas, std::nullopt);
     if (!keep_running) {
       FinishAll(FinishReason::kAbort, "the engine stopped");
       return;
@@ -176,42 +181,59 @@ void EngineCore::Step() {
   }
   auto output = runner_->Execute(plan.batch);
   const Clock::time_point now = Clock::now();
-  if (!output.ok()) {
+  std::vector<RequestDelta> deltas;
+  if (output.ok()) {
+    deltas = scheduler_.Update(plan, *output, now);
+  } else {
     GetLogger("engine")->error("step failed, ending its {} requests: {}", plan.requests.size(),
                                output.status().ToString());
     std::vector<std::string> ids;
     for (const Request* request : plan.requests) ids.push_back(request->request_id);
     for (const auto& id : ids) {
-      if (auto delta = scheduler_.Finish(id, FinishReason::kError, output.status().message(), now)) Deliver(*delta);
+      if (auto delta = scheduler_.Finish(id, FinishReason::kError, output.status().message(), now)) {
+        deltas.push_back(std::move(*delta));
+      }
     }
-  } else {
-    for (const RequestDelta& delta : scheduler_.Update(plan, *output, now)) Deliver(delta);
   }
   if (check_invariants_) {
     const Status invariants = scheduler_.CheckInvariants();
     SPECD_CHECK(invariants.ok()) << invariants.ToString();
   }
-  PublishStats(MillisecondsSince(start));
+  PublishAndDeliver(deltas, MillisecondsSince(start));
+}
+
+// Stats first, so that whoever hears of a delta sees stats that include its step.
+void EngineCore::PublishAndDeliver(const std::vector<RequestDelta>& deltas,
+                                   std::optional<double> step_ms) {
+  PublishStats(step_ms);
+  for (const RequestDelta& delta : deltas) Deliver(delta);
 }
 
 void EngineCore::Deliver(const RequestDelta& delta) {
   const auto it = sinks_.find(delta.request_id);
   SPECD_CHECK(it != sinks_.end()) << "delta for unknown request " << delta.request_id;
-  it->second->OnDelta(delta);
-  if (!delta.finish_reason) return;
+  const std::shared_ptr<OutputSink> sink = it->second;
+  if (!delta.finish_reason) {
+    sink->OnDelta(delta);
+    return;
+  }
+  // The id is free again before the client hears of the finish, so it can be reused at once;
+  // Drain still waits until the final delta is out.
   sinks_.erase(it);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_ids_.erase(delta.request_id);
+    ++final_deliveries_in_flight_;
+  }
+  sink->OnDelta(delta);
   std::lock_guard<std::mutex> lock(mutex_);
-  live_ids_.erase(delta.request_id);
+  --final_deliveries_in_flight_;
   ++stats_.num_finished;
   finished_.notify_all();
 }
 
 void EngineCore::FinishAll(FinishReason reason, const std::string& message) {
-  const Clock::time_point now = Clock::now();
-  for (const auto& id : scheduler_.RequestIds()) {
-    if (auto delta = scheduler_.Finish(id, reason, message, now)) Deliver(*delta);
-  }
-  // Requests submitted after the loop's last inbox drain.
+  // Requests submitted after the loop's last inbox drain are ended too.
   std::vector<std::unique_ptr<Request>> late;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -219,12 +241,15 @@ void EngineCore::FinishAll(FinishReason reason, const std::string& message) {
     inbox_.clear();
   }
   Admit(std::move(late));
+  const Clock::time_point now = Clock::now();
+  std::vector<RequestDelta> deltas;
   for (const auto& id : scheduler_.RequestIds()) {
-    if (auto delta = scheduler_.Finish(id, reason, message, now)) Deliver(*delta);
+    if (auto delta = scheduler_.Finish(id, reason, message, now)) deltas.push_back(std::move(*delta));
   }
+  PublishAndDeliver(deltas, std::nullopt);
 }
 
-void EngineCore::PublishStats(double step_ms) {
+void EngineCore::PublishStats(std::optional<double> step_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.num_running = static_cast<int64_t>(scheduler_.num_running());
   stats_.num_waiting = static_cast<int64_t>(scheduler_.num_waiting());
@@ -232,8 +257,10 @@ void EngineCore::PublishStats(double step_ms) {
   stats_.prefix_queried_tokens = scheduler_.kv_cache().stats().queried_tokens;
   stats_.prefix_hit_tokens = scheduler_.kv_cache().stats().hit_tokens;
   stats_.num_preemptions = scheduler_.stats().num_preemptions;
-  stats_.last_step_ms = step_ms;
-  ++stats_.num_steps;
+  if (step_ms) {
+    stats_.last_step_ms = *step_ms;
+    ++stats_.num_steps;
+  }
 }
 
 }  // namespace specd

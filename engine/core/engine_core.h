@@ -95,7 +95,8 @@ class EngineCore {
   void Step();
   void Deliver(const RequestDelta& delta);
   void FinishAll(FinishReason reason, const std::string& message);
-  void PublishStats(double step_ms);
+  void PublishAndDeliver(const std::vector<RequestDelta>& deltas, std::optional<double> step_ms);
+  void PublishStats(std::optional<double> step_ms);
   StatusOr<std::unique_ptr<Request>> MakeRequest(EngineRequest request);
 
   const EngineConfig config_;
@@ -111,6 +112,7 @@ class EngineCore {
   std::deque<std::unique_ptr<Request>> inbox_;
   std::vector<std::pair<std::string, FinishReason>> aborts_;
   std::unordered_set<std::string> live_ids_;
+  int64_t final_deliveries_in_flight_ = 0;
   uint64_t next_arrival_ = 0;
   std::mt19937_64 seed_source_{std::random_device{}()};
   bool draining_ = false;

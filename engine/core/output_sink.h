@@ -25,6 +25,7 @@ struct RequestDelta {
   int64_t num_prompt_tokens = 0;
   int64_t num_cached_tokens = 0;    // prompt tokens served by the prefix cache
   int64_t num_output_tokens = 0;    // so far, these included
+  int32_t num_preemptions = 0;      // times the request was preempted so far
   std::optional<FinishReason> finish_reason;  // set on the request's last delta only
   std::string error_message;                  // with FinishReason::kError
   RequestTimings timings;

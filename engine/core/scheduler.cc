@@ -250,6 +250,7 @@ RequestDelta Scheduler::MakeDelta(const Request& request) const {
   delta.num_prompt_tokens = request.num_prompt_tokens();
   delta.num_cached_tokens = request.num_cached_tokens;
   delta.num_output_tokens = request.num_output_tokens();
+  delta.num_preemptions = request.num_preemptions;
   delta.timings = request.timings;
   return delta;
 }
