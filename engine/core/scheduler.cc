@@ -57,6 +57,7 @@ void Scheduler::AddRequest(std::unique_ptr<Request> request) {
 StepPlan Scheduler::Schedule(Clock::time_point now) {
   StepPlan plan;
   int64_t budget = config_.max_num_batched_tokens;
+  reserved_blocks_ = ReservedBlocks();
   ScheduleRunning(plan, budget);
   // As in vLLM: a step that had to preempt admits nobody, so the freed blocks go to the
   // requests already running.
@@ -104,7 +105,7 @@ void Scheduler::ScheduleWaiting(StepPlan& plan, int64_t& budget, Clock::time_poi
     const int64_t num_tokens = std::min(request.num_tokens() - prefix.num_tokens, budget);
     if (!IsPreemptible(request) &&
         BlocksFor(request.num_prompt_tokens() + request.sampling.max_tokens) >
-            kv_.num_free_blocks() - ReservedBlocks()) {
+            kv_.num_free_blocks() - reserved_blocks_) {
       break;  // its whole-length reservation does not fit yet
     }
     if (!AllocateFor(request, num_tokens, prefix)) break;  // keep the order: no skipping ahead
@@ -124,14 +125,26 @@ void Scheduler::ScheduleWaiting(StepPlan& plan, int64_t& budget, Clock::time_poi
 // Non-preemptible requests draw on their reservation; the others may only use blocks that no
 // reservation holds.
 bool Scheduler::AllocateFor(Request& request, int64_t num_tokens, const PrefixMatch& prefix) {
+  const int64_t have = TableSize(request);
   if (IsPreemptible(request)) {
-    const int64_t have = kv_.HasBlocks(request.request_id)
-                             ? static_cast<int64_t>(kv_.BlockTable(request.request_id).size()) : 0;
     const int64_t need =
         BlocksFor(request.num_computed_tokens + prefix.num_tokens + num_tokens) - have;
-    if (need > kv_.num_free_blocks() - ReservedBlocks()) return false;
+    if (need > kv_.num_free_blocks() - reserved_blocks_) return false;
+    return kv_.Allocate(request, num_tokens, prefix);
   }
-  return kv_.Allocate(request, num_tokens, prefix);
+  const bool admitting = request.state == RequestState::kWaiting;
+  if (!kv_.Allocate(request, num_tokens, prefix)) return false;
+  // The request's reservation (what its whole length may still claim) appears on admission and
+  // shrinks by what each allocation gives it.
+  const int64_t whole = BlocksFor(request.num_prompt_tokens() + request.sampling.max_tokens);
+  const int64_t before = admitting ? 0 : std::max<int64_t>(0, whole - have);
+  reserved_blocks_ += std::max<int64_t>(0, whole - TableSize(request)) - before;
+  return true;
+}
+
+int64_t Scheduler::TableSize(const Request& request) const {
+  return kv_.HasBlocks(request.request_id)
+             ? static_cast<int64_t>(kv_.BlockTable(request.request_id).size()) : 0;
 }
 
 int64_t Scheduler::ReservedBlocks() const {
@@ -139,9 +152,7 @@ int64_t Scheduler::ReservedBlocks() const {
   for (const Request* request : running_) {
     if (IsPreemptible(*request)) continue;
     const int64_t whole = BlocksFor(request->num_prompt_tokens() + request->sampling.max_tokens);
-    const int64_t have = kv_.HasBlocks(request->request_id)
-                             ? static_cast<int64_t>(kv_.BlockTable(request->request_id).size()) : 0;
-    reserved += std::max<int64_t>(0, whole - have);
+    reserved += std::max<int64_t>(0, whole - TableSize(*request));
   }
   return reserved;
 }
@@ -158,7 +169,7 @@ Request* Scheduler::PickVictim(const StepPlan& plan) const {
 }
 
 void Scheduler::Preempt(Request& request) {
-  if (kv_.HasBlocks(request.request_id)) kv_.Free(request.request_id);
+  kv_.Free(request.request_id);
   running_.erase(std::find(running_.begin(), running_.end(), &request));
   request.num_computed_tokens = 0;
   request.draft_token_ids.clear();
@@ -261,7 +272,7 @@ void Scheduler::Remove(Request& request) {
   } else if (request.state == RequestState::kWaiting) {
     waiting_.erase(OrderKey(request));
   }
-  if (kv_.HasBlocks(request.request_id)) kv_.Free(request.request_id);
+  kv_.Free(request.request_id);  // also drops the hashes of a request that only looked up a prefix
   request.state = RequestState::kFinished;
   const std::string id = request.request_id;  // the key must outlive the erase
   requests_.erase(id);  // destroys the request: keep this last

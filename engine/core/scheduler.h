@@ -96,7 +96,8 @@ class Scheduler {
   Request* PickVictim(const StepPlan& plan) const;
   void Preempt(Request& request);
   void AddToPlan(Request& request, int64_t num_tokens, StepPlan& plan) const;
-  int64_t ReservedBlocks() const;
+  int64_t ReservedBlocks() const;  // recomputed from scratch: O(running)
+  int64_t TableSize(const Request& request) const;
   int64_t BlocksFor(int64_t num_tokens) const;
   bool ClassHasRoom(const Request& request) const;
   std::optional<FinishReason> StopReason(const Request& request) const;
@@ -111,6 +112,9 @@ class Scheduler {
   std::map<Key, Request*> waiting_;
   std::vector<Request*> running_;  // kept in OrderKey order
   SchedulerStats stats_;
+  // Blocks that non-preemptible running requests may still claim; set at the start of each
+  // Schedule and kept current through it.
+  int64_t reserved_blocks_ = 0;
 };
 
 }  // namespace specd
