@@ -43,13 +43,12 @@ std::vector<TensorToWrite> ReadAllTensors(const std::string& path) {
   return tensors;
 }
 
-ScheduledSequence MakeSequence(std::vector<int32_t> tokens, int64_t start_position,
-                               std::vector<int32_t> block_table, std::vector<int32_t> logits_indices) {
+ScheduledSequence TestSequence::view() const {
   ScheduledSequence seq;
-  seq.token_ids = std::move(tokens);
+  seq.token_ids = tokens;
   seq.start_position = start_position;
-  seq.block_table = std::move(block_table);
-  seq.logits_indices = std::move(logits_indices);
+  seq.block_table = block_table;
+  seq.logits_indices = logits_indices;
   return seq;
 }
 

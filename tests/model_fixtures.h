@@ -17,9 +17,16 @@ std::string MakeRandomModel(const std::string& name, const RandomModelOptions& o
 // Every tensor of a safetensors file, as TensorToWrite, in file order of names.
 std::vector<TensorToWrite> ReadAllTensors(const std::string& path);
 
-// A sequence for ModelRunner::Execute that asks for logits only (no sampling).
-ScheduledSequence MakeSequence(std::vector<int32_t> tokens, int64_t start_position,
-                               std::vector<int32_t> block_table, std::vector<int32_t> logits_indices);
+// A sequence for ModelRunner::Execute that owns what its view points into; asks for logits only.
+struct TestSequence {
+  std::vector<int32_t> tokens;
+  int64_t start_position = 0;
+  std::vector<int32_t> block_table;
+  std::vector<int32_t> logits_indices;
+
+  // Valid while this TestSequence lives and is not modified.
+  ScheduledSequence view() const;
+};
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);

@@ -188,8 +188,8 @@ bool Scheduler::ClassHasRoom(const Request& request) const {
 
 void Scheduler::AddToPlan(Request& request, int64_t num_tokens, StepPlan& plan) const {
   ScheduledSequence seq;
-  const auto first = request.all_token_ids.begin() + request.num_computed_tokens;
-  seq.token_ids.assign(first, first + num_tokens);
+  seq.token_ids = std::span<const int32_t>(request.all_token_ids)
+                      .subspan(static_cast<size_t>(request.num_computed_tokens), static_cast<size_t>(num_tokens));
   seq.start_position = request.num_computed_tokens;
   seq.block_table = kv_.BlockTable(request.request_id);
   if (request.num_computed_tokens + num_tokens == request.num_tokens()) {

@@ -38,11 +38,13 @@ StatusOr<GenerationResult> OfflineGenerator::Generate(
                                 std::to_string(config_.max_position_embeddings));
   }
   const KvCacheShape cache = runner_.kv_cache_shape();
+  std::vector<int32_t> block_table(
+      static_cast<size_t>(BlocksNeeded(prompt_length, max_tokens, cache.block_size, config_)));
+  std::iota(block_table.begin(), block_table.end(), 0);
+  std::vector<int32_t> pending = prompt_token_ids;  // tokens whose KV is not in the cache yet
   ScheduledSequence seq;
-  seq.token_ids = prompt_token_ids;
-  seq.block_table.resize(static_cast<size_t>(
-      BlocksNeeded(prompt_length, max_tokens, cache.block_size, config_)));
-  std::iota(seq.block_table.begin(), seq.block_table.end(), 0);
+  seq.token_ids = pending;
+  seq.block_table = block_table;
 
   GenerationResult result;
   result.prompt_token_ids = prompt_token_ids;
@@ -56,7 +58,8 @@ StatusOr<GenerationResult> OfflineGenerator::Generate(
     const int32_t token = Argmax(output.row(0), output.vocab_size);
     result.token_ids.push_back(token);
     seq.start_position += static_cast<int64_t>(seq.token_ids.size());
-    seq.token_ids = {token};
+    pending = {token};
+    seq.token_ids = pending;
     if (IsEos(token)) {
       result.finish_reason = "stop";
       break;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "engine/runner/model_runner.h"
@@ -18,7 +19,7 @@ class CpuKvCache {
 
   const KvCacheShape& shape() const { return shape_; }
   // The slot holding `position` of a sequence with this block table.
-  int64_t Slot(const std::vector<int32_t>& block_table, int64_t position) const {
+  int64_t Slot(std::span<const int32_t> block_table, int64_t position) const {
     return static_cast<int64_t>(block_table[static_cast<size_t>(position / shape_.block_size)]) *
                shape_.block_size + position % shape_.block_size;
   }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,11 @@
 
 namespace specd {
 
+// Views into the engine's requests and KV tables: valid for the duration of Execute.
 struct ScheduledSequence {
-  std::vector<int32_t> token_ids;  // the new tokens, at positions start_position, start_position+1, ...
-  int64_t start_position = 0;      // tokens before it are already in the KV cache
-  std::vector<int32_t> block_table;  // physical block ids covering positions [0, start_position + n)
+  std::span<const int32_t> token_ids;  // the new tokens, at positions start_position, start_position+1, ...
+  int64_t start_position = 0;          // tokens before it are already in the KV cache
+  std::span<const int32_t> block_table;  // physical block ids covering positions [0, start_position + n)
   std::vector<int32_t> logits_indices;  // indices into token_ids whose next-token logits are wanted
   // When set, the runner samples the next token from the last logits row (row.logits is filled
   // by the runner; the spans point into the engine's Request, valid during Execute).

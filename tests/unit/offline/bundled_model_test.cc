@@ -66,9 +66,9 @@ TEST_CASE("bundled target: greedy token ids and logits equal transformers'", "[c
     if (const TensorView* expected_logits = logits.value()->Find("prompt_" + std::to_string(index))) {
       std::vector<int32_t> sequence = prompt;
       sequence.insert(sequence.end(), expected.begin(), expected.end() - 1);
-      ScheduledSequence seq = testing::MakeSequence(sequence, 0, {0, 1, 2, 3, 4, 5, 6, 7}, {});
+      testing::TestSequence seq{sequence, 0, {0, 1, 2, 3, 4, 5, 6, 7}, {}};
       for (size_t i = prompt.size() - 1; i < sequence.size(); ++i) seq.logits_indices.push_back(static_cast<int32_t>(i));
-      const auto output = runner->Execute(SchedulerOutput{{seq}});
+      const auto output = runner->Execute(SchedulerOutput{{seq.view()}});
       REQUIRE(output.ok());
       REQUIRE(expected_logits->num_elements() == static_cast<int64_t>(output->logits.size()));
       const double error = RelativeError(output->logits.data(), *expected_logits);

@@ -52,9 +52,9 @@ TEST_CASE("specd generate --json prints prompt ids, the greedy continuation and 
   all.insert(all.end(), output_ids.begin(), output_ids.end() - 1);
   auto runner = CpuRunner::Create(dir, {.block_size = 16, .num_blocks = 4});
   REQUIRE(runner.ok());
-  ScheduledSequence seq = testing::MakeSequence(all, 0, {0, 1, 2, 3}, {});
+  testing::TestSequence seq{all, 0, {0, 1, 2, 3}, {}};
   for (size_t i = prompt_ids.size() - 1; i < all.size(); ++i) seq.logits_indices.push_back(static_cast<int32_t>(i));
-  const auto output = (*runner)->Execute(SchedulerOutput{{seq}});
+  const auto output = (*runner)->Execute(SchedulerOutput{{seq.view()}});
   REQUIRE(output.ok());
   for (size_t i = 0; i < output_ids.size(); ++i) {
     CHECK(Argmax(output->row(static_cast<int64_t>(i)), output->vocab_size) == output_ids[i]);

@@ -43,7 +43,7 @@ struct SequenceFeed {
   ScheduledSequence NextStep() const {
     ScheduledSequence seq;
     const size_t size = chunk_sizes[next_chunk];
-    seq.token_ids.assign(tokens.begin() + computed, tokens.begin() + computed + static_cast<int64_t>(size));
+    seq.token_ids = std::span<const int32_t>(tokens).subspan(static_cast<size_t>(computed), size);
     seq.start_position = computed;
     seq.block_table = block_table;
     seq.logits_indices.resize(size);
@@ -138,8 +138,8 @@ TEST_CASE("CPU runner: only the asked positions get logits, in order", "[cpu]") 
   RunTogether(*MakeRunner(dir), {&all});
 
   auto runner = MakeRunner(dir);
-  ScheduledSequence seq = testing::MakeSequence(tokens, 0, Blocks({0, 1, 2}), {8, 2});
-  const auto output = runner->Execute(SchedulerOutput{{seq}});
+  testing::TestSequence seq{tokens, 0, Blocks({0, 1, 2}), {8, 2}};
+  const auto output = runner->Execute(SchedulerOutput{{seq.view()}});
   REQUIRE(output.ok());
   REQUIRE(output->num_rows() == 2);
   const auto row = [&](int64_t position) {
@@ -154,8 +154,9 @@ TEST_CASE("CPU runner: a batch that does not fit is refused, naming the problem"
   auto runner = MakeRunner(dir);
   const auto error = [&](std::vector<int32_t> tokens, int64_t start, std::vector<int32_t> blocks,
                          std::vector<int32_t> logits_indices) {
-    const ScheduledSequence seq = testing::MakeSequence(tokens, start, blocks, logits_indices);
-    const auto output = runner->Execute(SchedulerOutput{{testing::MakeSequence({1}, 0, {0}, {0}), seq}});
+    const testing::TestSequence first{{1}, 0, {0}, {0}};
+    const testing::TestSequence seq{tokens, start, blocks, logits_indices};
+    const auto output = runner->Execute(SchedulerOutput{{first.view(), seq.view()}});
     REQUIRE_FALSE(output.ok());
     return output.status().ToString();
   };

@@ -54,9 +54,9 @@ TEST_CASE("CPU runner matches Hugging Face transformers' fp32 logits", "[cpu]") 
   const auto prompts = ReferencePrompts();
   for (size_t i = 0; i < prompts.size(); ++i) {
     CAPTURE(i);
-    ScheduledSequence seq = testing::MakeSequence(prompts[i], 0, {0, 1, 2, 3, 4, 5, 6, 7}, {});
+    testing::TestSequence seq{prompts[i], 0, {0, 1, 2, 3, 4, 5, 6, 7}, {}};
     for (int32_t t = 0; t < static_cast<int32_t>(prompts[i].size()); ++t) seq.logits_indices.push_back(t);
-    const auto output = (*runner)->Execute(SchedulerOutput{{seq}});
+    const auto output = (*runner)->Execute(SchedulerOutput{{seq.view()}});
     REQUIRE(output.ok());
     const TensorView* expected = (*reference)->Find("prompt_" + std::to_string(i));
     REQUIRE(expected != nullptr);
