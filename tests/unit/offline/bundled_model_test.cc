@@ -11,9 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/model/safetensors_file.h"
-#include "engine/offline/offline_generator.h"
+#include "engine/core/engine_core.h"
 #include "engine/runner/cpu_runner.h"
 #include "server/generate_command.h"
+#include "tests/engine_fixtures.h"
 #include "tests/model_fixtures.h"
 #include "tests/test_paths.h"
 
@@ -47,37 +48,50 @@ double RelativeError(const float* ours, const TensorView& theirs) {
 TEST_CASE("bundled target: greedy token ids and logits equal transformers'", "[cpu]") {
   const std::string data = testing::TestDataDir() + "/bundled_target";
   const auto references = nlohmann::json::parse(testing::ReadFile(data + "/references.json"));
+  const auto& prompts = references.at("prompts");
+  REQUIRE(prompts.size() == 16);
+
+  // All 16 continuations at once through the engine: batching must not change a greedy token.
+  EngineConfig config;
+  config.kv_cache = {.num_blocks = 128, .block_size = 16, .enable_prefix_caching = true};
+  auto engine_runner = CpuRunner::Create(TargetDir(), {.block_size = 16, .num_blocks = 128});
+  REQUIRE(engine_runner.ok());
+  const ModelConfig model = (*engine_runner)->config();
+  EngineCore engine(config, std::move(engine_runner).value(), model, /*check_invariants=*/true);
+  engine.Start();
+  std::vector<testing::Submitted> submitted;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    submitted.push_back(testing::SubmitOk(engine, "p" + std::to_string(i),
+                                          prompts[i].at("prompt_ids").get<std::vector<int32_t>>(),
+                                          testing::Greedy(48)));
+  }
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    CAPTURE(i, prompts[i].at("file"));
+    REQUIRE(submitted[i].sink->WaitFinished());
+    CHECK(submitted[i].sink->tokens() == prompts[i].at("output_ids").get<std::vector<int32_t>>());
+  }
+
+  // The logits behind the first two continuations.
   const auto logits = SafetensorsFile::Open(data + "/logits.safetensors");
   REQUIRE(logits.ok());
-  const auto tokenizer = Tokenizer::FromFile(TargetDir() + "/tokenizer.json");
-  REQUIRE(tokenizer.ok());
+  REQUIRE(logits.value()->TensorNames().size() == 2);
   auto runner = TargetRunner();
-  REQUIRE(references.at("prompts").size() == 16);
-  int index = 0;
-  for (const auto& reference : references.at("prompts")) {
-    const auto prompt = reference.at("prompt_ids").get<std::vector<int32_t>>();
-    const auto expected = reference.at("output_ids").get<std::vector<int32_t>>();
-    CAPTURE(index, reference.at("file"));
-    OfflineGenerator generator(*runner, runner->config(), **tokenizer);
-    const auto result = generator.Generate(prompt, 48, nullptr);
-    REQUIRE(result.ok());
-    CHECK(result->token_ids == expected);
-
-    if (const TensorView* expected_logits = logits.value()->Find("prompt_" + std::to_string(index))) {
-      std::vector<int32_t> sequence = prompt;
-      sequence.insert(sequence.end(), expected.begin(), expected.end() - 1);
-      testing::TestSequence seq{sequence, 0, {0, 1, 2, 3, 4, 5, 6, 7}, {}};
-      for (size_t i = prompt.size() - 1; i < sequence.size(); ++i) seq.logits_indices.push_back(static_cast<int32_t>(i));
-      const auto output = runner->Execute(SchedulerOutput{{seq.view()}});
-      REQUIRE(output.ok());
-      REQUIRE(expected_logits->num_elements() == static_cast<int64_t>(output->logits.size()));
-      const double error = RelativeError(output->logits.data(), *expected_logits);
-      CAPTURE(error);
-      CHECK(error < kMaxLogitsRelativeError);
-    }
-    ++index;
+  for (int index = 0; index < 2; ++index) {
+    const auto prompt = prompts[static_cast<size_t>(index)].at("prompt_ids").get<std::vector<int32_t>>();
+    const auto expected = prompts[static_cast<size_t>(index)].at("output_ids").get<std::vector<int32_t>>();
+    const TensorView* expected_logits = logits.value()->Find("prompt_" + std::to_string(index));
+    REQUIRE(expected_logits != nullptr);
+    std::vector<int32_t> sequence = prompt;
+    sequence.insert(sequence.end(), expected.begin(), expected.end() - 1);
+    testing::TestSequence seq{sequence, 0, {0, 1, 2, 3, 4, 5, 6, 7}, {}};
+    for (size_t i = prompt.size() - 1; i < sequence.size(); ++i) seq.logits_indices.push_back(static_cast<int32_t>(i));
+    const auto output = runner->Execute(SchedulerOutput{{seq.view()}});
+    REQUIRE(output.ok());
+    REQUIRE(expected_logits->num_elements() == static_cast<int64_t>(output->logits.size()));
+    const double error = RelativeError(output->logits.data(), *expected_logits);
+    CAPTURE(index, error);
+    CHECK(error < kMaxLogitsRelativeError);
   }
-  CHECK(logits.value()->TensorNames().size() == 2);
 }
 
 TEST_CASE("bundled models: sample continuations equal transformers' text", "[cpu]") {

@@ -1,10 +1,11 @@
+#include <algorithm>
 #include <sstream>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "engine/offline/offline_generator.h"
 #include "engine/runner/cpu_runner.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "server/generate_command.h"
 #include "tests/model_fixtures.h"
 #include "tests/test_paths.h"
@@ -57,7 +58,8 @@ TEST_CASE("specd generate --json prints prompt ids, the greedy continuation and 
   const auto output = (*runner)->Execute(SchedulerOutput{{seq.view()}});
   REQUIRE(output.ok());
   for (size_t i = 0; i < output_ids.size(); ++i) {
-    CHECK(Argmax(output->row(static_cast<int64_t>(i)), output->vocab_size) == output_ids[i]);
+    const float* row = output->row(static_cast<int64_t>(i));
+    CHECK(std::max_element(row, row + output->vocab_size) - row == output_ids[i]);
   }
   std::vector<int32_t> text_ids = output_ids;
   if (stopped) text_ids.pop_back();
@@ -79,10 +81,36 @@ TEST_CASE("specd generate: clear errors for a missing model, an empty prompt, ba
         "INVALID_ARGUMENT: --max-tokens must be at least 1");
   CHECK(Run({"--model", dir, "--prompt", "hi", "--max-tokens", "ten"}).status.ToString() ==
         "INVALID_ARGUMENT: --max-tokens must be an integer, got 'ten'");
-  CHECK(Run({"--model", dir, "--prompt", "hi", "--temperature", "1"}).status.ToString() ==
-        "INVALID_ARGUMENT: unknown flag --temperature");
+  CHECK(Run({"--model", dir, "--prompt", "hi", "--temprature", "1"}).status.ToString() ==
+        "INVALID_ARGUMENT: unknown flag --temprature");
+  CHECK(Run({"--model", dir, "--prompt", "hi", "--temperature", "-1"}).status.ToString() ==
+        "INVALID_ARGUMENT: temperature must be >= 0, got -1");
   CHECK(Run({"--model", dir, "--prompt", std::string(300, 'x')}).status.ToString() ==
         "INVALID_ARGUMENT: the prompt has 301 tokens; the context length is 256");
+}
+
+TEST_CASE("specd generate: seeded sampling repeats; a stop string cuts the text there", "[cpu]") {
+  const std::string dir = testing::MakeRandomModel("generate_sampling", testing::TinyLlamaOptions());
+  const std::vector<std::string> sampled = {"--model", dir, "--prompt", "the cat", "--max-tokens", "20",
+                                            "--temperature", "1", "--json", "--seed"};
+  const auto first = Run([&] { auto a = sampled; a.push_back("7"); return a; }());
+  const auto again = Run([&] { auto a = sampled; a.push_back("7"); return a; }());
+  const auto other = Run([&] { auto a = sampled; a.push_back("8"); return a; }());
+  REQUIRE(first.status.ok());
+  CHECK(first.out == again.out);
+  CHECK(nlohmann::json::parse(first.out).at("token_ids") != nlohmann::json::parse(other.out).at("token_ids"));
+
+  const auto greedy = Run({"--model", dir, "--prompt", "the cat", "--max-tokens", "30", "--json"});
+  REQUIRE(greedy.status.ok());
+  const std::string text = nlohmann::json::parse(greedy.out).at("text");
+  REQUIRE(text.size() >= 12);
+  const std::string stop = text.substr(text.size() / 2, 3);
+  const auto stopped = Run({"--model", dir, "--prompt", "the cat", "--max-tokens", "30", "--json", "--stop", stop});
+  REQUIRE(stopped.status.ok());
+  const auto json = nlohmann::json::parse(stopped.out);
+  CHECK(json.at("text") == text.substr(0, text.find(stop)));
+  CHECK(json.at("finish_reason") == "stop");
+  CHECK(json.at("stop") == stop);
 }
 
 TEST_CASE("specd generate serves the bundled target when no --model is given", "[cpu]") {
