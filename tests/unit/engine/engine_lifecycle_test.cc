@@ -218,6 +218,26 @@ TEST_CASE("engine QoS: a high-priority class overtakes a queue of low-priority r
   for (const auto& request : low) CHECK(started(high) < started(request));
 }
 
+TEST_CASE("engine: the priority policy runs lower priority values first, ties by arrival", "[cpu]") {
+  EngineConfig config = BaseConfig();
+  config.max_num_seqs = 1;
+  config.policy = SchedulingPolicy::kPriority;
+  auto [runner, engine] = MakeFakeEngine(config, /*start=*/false);
+  const std::vector<int32_t> priorities = {3, 1, 2, 1, -1};
+  std::vector<testing::Submitted> requests;
+  for (size_t i = 0; i < priorities.size(); ++i) {
+    requests.push_back(SubmitOk(*engine, "p" + std::to_string(i), Prompt(3, static_cast<int32_t>(i)), Greedy(3), priorities[i]));
+  }
+  engine->Start();
+  engine->Drain(10s);
+  std::vector<std::pair<Clock::time_point, std::string>> starts;
+  for (const auto& r : requests) starts.emplace_back(*r.sink->deltas().back().timings.first_scheduled, r.id);
+  std::sort(starts.begin(), starts.end());
+  std::vector<std::string> order;
+  for (const auto& start : starts) order.push_back(start.second);
+  CHECK(order == std::vector<std::string>{"p4", "p1", "p3", "p2", "p0"});
+}
+
 TEST_CASE("engine QoS: a class cap holds", "[cpu]") {
   EngineConfig config = BaseConfig();
   config.qos_classes = {{.name = "batch", .priority = 0, .max_running = 2}};
