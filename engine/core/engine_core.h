@@ -45,6 +45,12 @@ struct EngineRequest {
   std::shared_ptr<OutputSink> sink;
 };
 
+#ifdef NDEBUG
+inline constexpr bool kDebugBuild = false;
+#else
+inline constexpr bool kDebugBuild = true;
+#endif
+
 struct EngineStats {
   int64_t num_running = 0;
   int64_t num_waiting = 0;  // in the scheduler and the inbox
@@ -60,9 +66,10 @@ struct EngineStats {
 
 class EngineCore {
  public:
-  // `check_invariants`: verify scheduler and KV invariants after every step (tests).
+  // `check_invariants`: verify scheduler and KV invariants after every step (on in debug
+  // builds and in tests; a violation aborts through SPECD_CHECK).
   EngineCore(const EngineConfig& config, std::unique_ptr<ModelRunner> runner,
-             const ModelConfig& model, bool check_invariants = false);
+             const ModelConfig& model, bool check_invariants = kDebugBuild);
   ~EngineCore();  // Stop()
   EngineCore(const EngineCore&) = delete;
   EngineCore& operator=(const EngineCore&) = delete;
