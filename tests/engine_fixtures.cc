@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/runner/batch_validation.h"
+#include "engine/runner/row_sampling.h"
 
 namespace specd::testing {
 
@@ -66,17 +67,7 @@ StatusOr<ModelOutput> FakeRunner::Execute(const SchedulerOutput& batch) {
       }
     }
   }
-  int64_t row = 0;
-  for (const auto& seq : batch.sequences) {
-    row += static_cast<int64_t>(seq.logits_indices.size());
-    if (!seq.sampling) {
-      output.sampled.emplace_back();
-      continue;
-    }
-    SamplingRow sampling = *seq.sampling;
-    sampling.logits = std::span<const float>(output.row(row - 1), static_cast<size_t>(output.vocab_size));
-    output.sampled.push_back(Sampler::Sample(sampling));
-  }
+  SampleRequestedRows(batch, output);
   return output;
 }
 

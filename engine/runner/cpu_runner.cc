@@ -7,6 +7,7 @@
 #include "engine/base/logging.h"
 #include "engine/runner/batch_validation.h"
 #include "engine/runner/cpu_math.h"
+#include "engine/runner/row_sampling.h"
 
 namespace specd {
 
@@ -64,22 +65,8 @@ StatusOr<ModelOutput> CpuRunner::Execute(const SchedulerOutput& batch) {
     RunLayer(layer, tokens, hidden);
   }
   ModelOutput output = ComputeLogits(batch, hidden);
-  SampleTokens(batch, output);
+  SampleRequestedRows(batch, output);
   return output;
-}
-
-void CpuRunner::SampleTokens(const SchedulerOutput& batch, ModelOutput& output) const {
-  int64_t row = 0;
-  for (const auto& seq : batch.sequences) {
-    row += static_cast<int64_t>(seq.logits_indices.size());
-    if (!seq.sampling || seq.logits_indices.empty()) {
-      output.sampled.emplace_back();
-      continue;
-    }
-    SamplingRow sampling = *seq.sampling;
-    sampling.logits = std::span<const float>(output.row(row - 1), static_cast<size_t>(output.vocab_size));
-    output.sampled.push_back(Sampler::Sample(sampling));
-  }
 }
 
 void CpuRunner::RunLayer(int64_t layer, const std::vector<TokenRef>& tokens,

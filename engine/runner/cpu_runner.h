@@ -42,8 +42,6 @@ class CpuRunner : public ModelRunner {
   void Attend(int64_t layer, const ScheduledSequence& seq, int64_t position, const float* query,
               float* out);
   ModelOutput ComputeLogits(const SchedulerOutput& batch, const std::vector<float>& hidden);
-  // Samples each sequence that asked for it from its last logits row.
-  void SampleTokens(const SchedulerOutput& batch, ModelOutput& output) const;
 
   ModelConfig config_;
   CpuWeights weights_;
