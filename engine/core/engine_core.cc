@@ -9,6 +9,8 @@ namespace {
 
 // How long a step that scheduled nothing waits for new work before trying again.
 constexpr auto kBlockedStepWait = std::chrono::milliseconds(1);
+// How often an idle engine wakes to show it is alive.
+constexpr auto kIdleTick = std::chrono::milliseconds(500);
 
 double MillisecondsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -69,7 +71,7 @@ Status EngineCore::Submit(EngineRequest in) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (draining_ || stop_requested_) return UnavailableError("the engine is draining");
   if (live_ids_.count(request->request_id) > 0) {
-    return Status(StatusCode::kAlreadyExists, "request id '" + request->request_id + "' is already in flight");
+    return InvalidArgumentError("request_id '" + request->request_id + "' is already in flight");
   }
   if (static_cast<int64_t>(inbox_.size()) + stats_.num_waiting >= config_.max_queued_requests) {
     return ResourceExhaustedError("the waiting queue is full (" +
@@ -96,7 +98,7 @@ void EngineCore::Drain(std::chrono::milliseconds timeout) {
   const auto all_done = [this] { return live_ids_.empty() && final_deliveries_in_flight_ == 0; };
   if (!finished_.wait_for(lock, timeout, all_done)) {
     GetLogger("engine")->warn("drain timeout: aborting {} unfinished requests", live_ids_.size());
-    for (const auto& id : live_ids_) aborts_.emplace_back(id, FinishReason::kAbort);
+    for (const auto& id : live_ids_) aborts_.emplace_back(id, FinishReason::kShutdown);
     wake_.notify_one();
     finished_.wait(lock, all_done);
   }
@@ -127,7 +129,8 @@ bool EngineCore::TakeWork(std::vector<std::unique_ptr<Request>>& arrivals,
   std::unique_lock<std::mutex> lock(mutex_);
   const auto has_work = [this] { return !inbox_.empty() || !aborts_.empty() || stop_requested_; };
   if (scheduler_.empty()) {
-    wake_.wait(lock, has_work);
+    // Timed, so that last_tick (liveness) keeps advancing while idle.
+    wake_.wait_for(lock, kIdleTick, has_work);
   }
   stats_.last_tick = Clock::now();
   stats_.num_waiting += static_cast<int64_t>(inbox_.size());  // they wait in the scheduler now
@@ -155,7 +158,7 @@ void EngineCore::Loop() {
     }
     if (!deltas.empty()) PublishAndDeliver(deltas, std::nullopt);
     if (!keep_running) {
-      FinishAll(FinishReason::kAbort, "the engine stopped");
+      FinishAll(FinishReason::kShutdown, "the engine stopped");
       return;
     }
     if (!scheduler_.empty()) Step();

@@ -76,16 +76,16 @@ class EngineCore {
 
   void Start();
 
-  // Thread-safe. INVALID_ARGUMENT for a bad request (naming the field), ALREADY_EXISTS for an
-  // id in flight, RESOURCE_EXHAUSTED when max_queued_requests are waiting, UNAVAILABLE while
-  // draining or stopped. On OK the sink will get exactly one final delta.
+  // Thread-safe. INVALID_ARGUMENT for a bad request (naming the field) or an id in flight,
+  // RESOURCE_EXHAUSTED when max_queued_requests are waiting, UNAVAILABLE while draining or
+  // stopped. On OK the sink will get exactly one final delta.
   Status Submit(EngineRequest request);
 
   // Thread-safe; the request ends within one step with `reason`. Unknown ids are ignored.
   void Abort(const std::string& request_id, FinishReason reason = FinishReason::kAbort);
 
-  // Stops admitting; waits up to `timeout` for unfinished requests, then aborts the rest.
-  // Returns once none is left.
+  // Stops admitting; waits up to `timeout` for unfinished requests, then ends the rest with
+  // FinishReason::kShutdown. Returns once none is left.
   void Drain(std::chrono::milliseconds timeout);
 
   // Aborts whatever is left and joins the engine thread. Idempotent.

@@ -9,6 +9,7 @@ const char* FinishReasonName(FinishReason reason) {
     case FinishReason::kAbort: return "abort";
     case FinishReason::kDeadline: return "deadline";
     case FinishReason::kError: return "error";
+    case FinishReason::kShutdown: return "shutdown";
   }
   return "unknown";
 }

@@ -29,6 +29,7 @@ enum class FinishReason {
   kAbort,    // client cancel or disconnect, Admin.Abort
   kDeadline, // the request's deadline passed
   kError,    // the engine could not run it (a runner error); the message says why
+  kShutdown, // the server stopped before the request could finish (drain timeout, Stop)
 };
 const char* FinishReasonName(FinishReason reason);  // "stop", "length", "abort", ...
 

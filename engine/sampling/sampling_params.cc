@@ -99,6 +99,11 @@ Status ValidateStops(const SamplingParams& params, int64_t vocab_size) {
     if (params.stop[i].empty()) {
       return InvalidArgumentError("stop[" + Quote(i) + "] must be a non-empty string");
     }
+    if (params.stop[i].size() > static_cast<size_t>(kMaxStopStringBytes)) {
+      return InvalidArgumentError("stop[" + Quote(i) + "] must be at most " +
+                                  Quote(kMaxStopStringBytes) + " bytes, got " +
+                                  Quote(params.stop[i].size()));
+    }
   }
   return OkStatus();
 }

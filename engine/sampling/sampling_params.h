@@ -14,6 +14,7 @@ namespace specd {
 
 inline constexpr int32_t kMaxTopLogprobs = 20;
 inline constexpr int32_t kMaxStopStrings = 16;  // stop strings per request
+inline constexpr int32_t kMaxStopStringBytes = 256;
 
 struct SamplingParams {
   // Sampling. temperature 0 means greedy (argmax); the other knobs are then ignored.

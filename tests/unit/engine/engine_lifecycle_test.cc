@@ -80,7 +80,8 @@ TEST_CASE("engine: a full queue refuses, a duplicate id is refused, draining ref
   auto [runner, engine] = MakeFakeEngine(BaseConfig(), /*start=*/false);
   std::vector<testing::Submitted> submitted;
   for (int i = 0; i < 8; ++i) submitted.push_back(SubmitOk(*engine, "r" + std::to_string(i), Prompt(3, i), Greedy(3)));
-  CHECK(Submit(*engine, "r0", Prompt(3), Greedy(3)).code() == StatusCode::kAlreadyExists);
+  CHECK(Submit(*engine, "r0", Prompt(3), Greedy(3)).ToString() ==
+        "INVALID_ARGUMENT: request_id 'r0' is already in flight");
   CHECK(Submit(*engine, "r8", Prompt(3), Greedy(3)).ToString() ==
         "RESOURCE_EXHAUSTED: the waiting queue is full (8 requests)");
   engine->Start();
