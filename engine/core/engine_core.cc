@@ -118,6 +118,11 @@ EngineStats EngineCore::stats() const {
   return stats_;
 }
 
+bool EngineCore::IsInFlight(const std::string& request_id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return live_ids_.count(request_id) > 0;
+}
+
 size_t EngineCore::num_unfinished() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return live_ids_.size();

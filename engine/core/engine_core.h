@@ -93,6 +93,7 @@ class EngineCore {
 
   EngineStats stats() const;
   size_t num_unfinished() const;
+  bool IsInFlight(const std::string& request_id) const;
 
  private:
   void Loop();

@@ -1,0 +1,39 @@
+// What every RPC handler of the server shares: the engine, the model's tokenizer and config,
+// the output workers and the observer of finished requests. Built once by SpecdServer; all of
+// it outlives the gRPC server. Each member is safe to use from any gRPC thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "engine/core/engine_core.h"
+#include "engine/model/model_config.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "server/request_observer.h"
+#include "server/worker_pool.h"
+
+namespace specd {
+
+struct ServingContext {
+  // Set once everything below is in place (false while the model loads, and again once the
+  // server drains).
+  std::atomic<bool> accepting{false};
+  std::atomic<bool> draining{false};
+  EngineCore* engine = nullptr;
+  const Tokenizer* tokenizer = nullptr;
+  const ModelConfig* model = nullptr;
+  WorkerPool* workers = nullptr;
+  RequestObserver* observer = nullptr;
+  std::atomic<uint64_t> next_request_number{0};
+
+  bool ready() const { return accepting.load() && !draining.load(); }
+  Status NotReadyStatus() const {
+    return UnavailableError(draining ? "the server is shutting down" : "the model is loading");
+  }
+
+  // "req-<n>" for requests that arrive without an id.
+  std::string NewRequestId() { return "req-" + std::to_string(next_request_number++); }
+};
+
+}  // namespace specd

@@ -1,0 +1,114 @@
+#include "server/specd_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "engine/base/logging.h"
+#include "engine/runner/cpu_runner.h"
+
+namespace specd {
+namespace {
+
+constexpr int kOutputWorkers = 4;
+constexpr auto kLivenessPeriod = std::chrono::milliseconds(500);
+// The engine ticks at least every 500 ms while idle; this much silence means it is stuck.
+constexpr auto kLivenessTimeout = std::chrono::seconds(10);
+constexpr auto kFinalRpcGrace = std::chrono::seconds(2);
+
+double KvCacheMegabytes(const ModelConfig& model, const KvCacheConfig& cache) {
+  const double bytes = 2.0 * static_cast<double>(model.num_hidden_layers) * cache.num_blocks *
+                       cache.block_size * static_cast<double>(model.kv_size()) * sizeof(float);
+  return bytes / (1 << 20);
+}
+
+}  // namespace
+
+SpecdServer::SpecdServer(const ServerConfig& config)
+    : config_(config), started_(std::chrono::steady_clock::now()) {
+  serving_.observer = &request_log_;
+}
+
+StatusOr<std::unique_ptr<SpecdServer>> SpecdServer::Start(const ServerConfig& config) {
+  std::unique_ptr<SpecdServer> server(new SpecdServer(config));
+  SPECD_RETURN_IF_ERROR(server->Listen());
+  SPECD_RETURN_IF_ERROR(server->Load());
+  return server;
+}
+
+Status SpecdServer::Listen() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  generation_service_ = std::make_unique<GenerationService>(serving_);
+  admin_service_ = std::make_unique<AdminService>(
+      serving_, ServerIdentity{SPECD_VERSION, config_.ToJson().dump(), config_.model, config_.runner, started_});
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &grpc_port_);
+  builder.RegisterService(generation_service_.get());
+  builder.RegisterService(admin_service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || grpc_port_ == 0) {
+    return UnavailableError("cannot listen on " + config_.listen + " (address in use or invalid?)");
+  }
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(kReadinessService, false);
+  liveness_thread_ = std::thread([this] { WatchLiveness(); });
+  return OkStatus();
+}
+
+Status SpecdServer::Load() {
+  const auto logger = GetLogger("server");
+  SPECD_ASSIGN_OR_RETURN(tokenizer_, Tokenizer::FromFile(config_.model + "/tokenizer.json"));
+  SPECD_ASSIGN_OR_RETURN(model_, LoadModelConfig(config_.model));
+  const KvCacheConfig& cache = config_.engine.kv_cache;
+  SPECD_ASSIGN_OR_RETURN(auto runner, CpuRunner::Create(config_.model, {.block_size = cache.block_size,
+                                                                        .num_blocks = cache.num_blocks}));
+  engine_ = std::make_unique<EngineCore>(config_.engine, std::move(runner), model_);
+  engine_->Start();
+  workers_ = std::make_unique<WorkerPool>(kOutputWorkers);
+  serving_.engine = engine_.get();
+  serving_.tokenizer = tokenizer_.get();
+  serving_.model = &model_;
+  serving_.workers = workers_.get();
+  serving_.accepting = true;
+  server_->GetHealthCheckService()->SetServingStatus(kReadinessService, true);
+  logger->info("specd {} serving {} ({}, {} layers, hidden {}, vocab {}, context {}) on the {} runner",
+               SPECD_VERSION, config_.model, ArchitectureName(model_.architecture),
+               model_.num_hidden_layers, model_.hidden_size, model_.vocab_size,
+               model_.max_position_embeddings, config_.runner);
+  logger->info("KV cache: {} blocks of {} tokens ({:.1f} MiB), prefix caching {}; listening on port {}",
+               cache.num_blocks, cache.block_size, KvCacheMegabytes(model_, cache),
+               cache.enable_prefix_caching ? "on" : "off", grpc_port_);
+  return OkStatus();
+}
+
+void SpecdServer::WatchLiveness() {
+  while (!stopping_) {
+    std::this_thread::sleep_for(kLivenessPeriod);
+    if (!serving_.accepting || stopping_) continue;
+    const bool alive = Clock::now() - engine_->stats().last_tick < kLivenessTimeout;
+    server_->GetHealthCheckService()->SetServingStatus("", alive);
+  }
+}
+
+void SpecdServer::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  const auto logger = GetLogger("server");
+  serving_.draining = true;
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(kReadinessService, false);
+  if (engine_) {
+    logger->info("draining: {} requests in flight, up to {} s", engine_->num_unfinished(),
+                 config_.drain_timeout_seconds);
+    engine_->Drain(std::chrono::milliseconds(static_cast<int64_t>(config_.drain_timeout_seconds * 1000)));
+  }
+  stopping_ = true;
+  if (liveness_thread_.joinable()) liveness_thread_.join();
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + kFinalRpcGrace);
+  if (engine_) engine_->Stop();
+  logger->info("stopped");
+}
+
+SpecdServer::~SpecdServer() { Shutdown(); }
+
+}  // namespace specd
