@@ -47,7 +47,8 @@ class GenerateCall::Bridge : public OutputSink, public std::enable_shared_from_t
       : call_(call),
         serving_(serving),
         request_id_(std::move(request_id)),
-        qos_class_(validated.request.qos_class),
+        qos_class_(validated.request.qos_class.empty() ? serving.default_qos_class
+                                                       : validated.request.qos_class),
         settings_(validated.response),
         stream_(validated.response.detokenize ? serving.tokenizer : nullptr, validated.request.sampling,
                 [this] { serving_.engine->Abort(request_id_, FinishReason::kStop); }) {}
@@ -77,7 +78,7 @@ class GenerateCall::Bridge : public OutputSink, public std::enable_shared_from_t
   void OnWriteDone(bool ok) {
     std::lock_guard<std::mutex> lock(mutex_);
     write_in_flight_ = false;
-    outbox_.pop_front();
+    outbox_.pop_front();  // the message just written (ClientGoneLocked keeps it)
     if (!ok) ClientGoneLocked();
     PumpLocked();
   }
@@ -93,20 +94,26 @@ class GenerateCall::Bridge : public OutputSink, public std::enable_shared_from_t
   }
 
  private:
+  // Drops the messages nobody will read (but the one being written, which OnWriteDone pops)
+  // and ends the request in the engine.
   void ClientGoneLocked() {
     if (client_gone_) return;
     client_gone_ = true;
-    outbox_.clear();
+    outbox_.erase(write_in_flight_ ? std::next(outbox_.begin()) : outbox_.begin(), outbox_.end());
     serving_.engine->Abort(request_id_, FinishReason::kAbort);
   }
 
-  // One message out at a time; the final status after the last message.
+  // One message out at a time; the final status after the last message. Once the client is
+  // gone, the stream is still read to its end (to learn the final status), its messages dropped.
   void PumpLocked() {
     if (call_ == nullptr || write_in_flight_ || finish_called_) return;
-    if (outbox_.empty() && !final_status_) {
-      if (auto output = stream_.Next(std::chrono::milliseconds(0))) Translate(*output);
+    while (!final_status_ && (outbox_.empty() || client_gone_)) {
+      auto output = stream_.Next(std::chrono::milliseconds(0));
+      if (!output) break;
+      Translate(*output);
+      if (client_gone_) outbox_.clear();
     }
-    if (!outbox_.empty() && !client_gone_) {
+    if (!outbox_.empty()) {
       write_in_flight_ = true;
       call_->StartWrite(&outbox_.front());
       return;

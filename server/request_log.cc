@@ -21,7 +21,7 @@ void RequestLog::OnFinished(const FinishedRequest& f) {
   GetLogger("server")->info(
       "finished {} class={} reason={} prompt={} cached={} completion={} preemptions={} "
       "queue_ms={:.1f} ttft_ms={:.1f} total_ms={:.1f}",
-      f.request_id, f.qos_class.empty() ? "default" : f.qos_class, FinishReasonName(f.reason),
+      f.request_id, f.qos_class, FinishReasonName(f.reason),
       f.last.num_prompt_tokens, f.last.num_cached_tokens, f.last.num_output_tokens,
       f.last.num_preemptions, Milliseconds(t.arrival, t.first_scheduled),
       Milliseconds(t.arrival, t.first_token), Milliseconds(t.arrival, t.finished));

@@ -32,8 +32,13 @@ struct ServingContext {
     return UnavailableError(draining ? "the server is shutting down" : "the model is loading");
   }
 
-  // "req-<n>" for requests that arrive without an id.
-  std::string NewRequestId() { return "req-" + std::to_string(next_request_number++); }
+  // For requests that arrive without an id: "specd-<per-process random>-<n>", so that it does not
+  // collide with ids clients choose (such as "req-0").
+  std::string NewRequestId() {
+    return "specd-" + instance_tag + "-" + std::to_string(next_request_number++);
+  }
+  std::string instance_tag;    // random hex, set at start-up
+  std::string default_qos_class;  // the name a request without a class runs under
 };
 
 }  // namespace specd

@@ -1,5 +1,8 @@
 #include "server/specd_server.h"
 
+#include <cstdio>
+#include <random>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -13,7 +16,8 @@ constexpr int kOutputWorkers = 4;
 constexpr auto kLivenessPeriod = std::chrono::milliseconds(500);
 // The engine ticks at least every 500 ms while idle; this much silence means it is stuck.
 constexpr auto kLivenessTimeout = std::chrono::seconds(10);
-constexpr auto kFinalRpcGrace = std::chrono::seconds(2);
+// After the drain, how long the last writes of finished streams may take.
+constexpr auto kFinalRpcGrace = std::chrono::milliseconds(500);
 
 double KvCacheMegabytes(const ModelConfig& model, const KvCacheConfig& cache) {
   const double bytes = 2.0 * static_cast<double>(model.num_hidden_layers) * cache.num_blocks *
@@ -26,6 +30,11 @@ double KvCacheMegabytes(const ModelConfig& model, const KvCacheConfig& cache) {
 SpecdServer::SpecdServer(const ServerConfig& config)
     : config_(config), started_(std::chrono::steady_clock::now()) {
   serving_.observer = &request_log_;
+  serving_.default_qos_class = config.engine.default_qos_class;
+  char tag[17];
+  std::snprintf(tag, sizeof(tag), "%016llx", static_cast<unsigned long long>(std::random_device{}()) << 32 |
+                                              std::random_device{}());
+  serving_.instance_tag = tag;
 }
 
 StatusOr<std::unique_ptr<SpecdServer>> SpecdServer::Start(const ServerConfig& config) {

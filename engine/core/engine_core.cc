@@ -52,7 +52,9 @@ StatusOr<std::unique_ptr<Request>> EngineCore::MakeRequest(EngineRequest in) {
   }
   auto request = std::make_unique<Request>();
   request->qos = config_.FindQosClass(in.qos_class.empty() ? config_.default_qos_class : in.qos_class);
-  if (request->qos == nullptr) return InvalidArgumentError("unknown QoS class '" + in.qos_class + "'");
+  if (request->qos == nullptr) {
+    return InvalidArgumentError("qos_class '" + in.qos_class + "' is not one of the server's QoS classes");
+  }
   request->request_id = std::move(in.request_id);
   request->prompt_token_ids = std::move(in.prompt_token_ids);
   request->all_token_ids = request->prompt_token_ids;

@@ -4,8 +4,7 @@
 
 namespace specd::metrics {
 
-void Gauge::AppendSamples(std::string_view name, std::string_view labels,
-                          std::string* out) const {
+void Gauge::AppendSamples(std::string_view name, std::string_view labels, std::string* out) const {
   AppendSample(name, labels, Value(), out);
 }
 

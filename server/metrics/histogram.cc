@@ -57,11 +57,12 @@ void Histogram::AppendSamples(std::string_view name, std::string_view labels,
   const std::string label_prefix = labels.empty() ? "" : std::string(labels) + ",";
   const std::vector<uint64_t> counts = BucketCounts();
   uint64_t cumulative = 0;
+  std::string bucket_labels;
   for (size_t i = 0; i < counts.size(); ++i) {
     cumulative += counts[i];
     const std::string le = i < bounds_.size() ? FormatValue(bounds_[i]) : "+Inf";
-    AppendSample(bucket_name, label_prefix + "le=\"" + le + "\"", static_cast<double>(cumulative),
-                 out);
+    bucket_labels.assign(label_prefix).append("le=\"").append(le).append("\"");
+    AppendSample(bucket_name, bucket_labels, static_cast<double>(cumulative), out);
   }
   AppendSample(std::string(name) + "_sum", labels, Sum(), out);
   AppendSample(std::string(name) + "_count", labels, static_cast<double>(cumulative), out);

@@ -4,7 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
+#include <system_error>
 
 #include <httplib.h>
 
@@ -64,9 +64,11 @@ Status MetricsHttpServer::Bind() {
   if (bound_port_ > 0) return OkStatus();
   const int error = errno;
   bound_port_ = 0;
+  server_.reset();
+  const std::string reason = error != 0 ? std::error_code(error, std::generic_category()).message()
+                                        : "address not available";
   return UnavailableError("metrics HTTP server cannot listen on " +
-                          HostPort(host_, requested_port_) + ": " +
-                          (error != 0 ? std::strerror(error) : "address not available"));
+                          HostPort(host_, requested_port_) + ": " + reason);
 }
 
 Status MetricsHttpServer::Start() {
@@ -81,6 +83,12 @@ Status MetricsHttpServer::Start() {
   // httplib's stop() is a no-op until listen has begun: wait for it, so Stop() always works.
   while (!server_->is_running() && !listen_returned_) {
     std::this_thread::sleep_for(kReadyPollInterval);
+  }
+  if (listen_returned_) {  // listen gave up at once (it does not say why)
+    thread_.join();
+    server_.reset();
+    return InternalError("metrics HTTP server on " + HostPort(host_, bound_port_) +
+                         " stopped right after it started");
   }
   GetLogger("server")->info("metrics endpoint on http://{}/metrics", HostPort(host_, bound_port_));
   return OkStatus();

@@ -25,9 +25,9 @@ MetricFamily<Counter>& MetricsRegistry::AddCounter(std::string name, std::string
 
 MetricFamily<Gauge>& MetricsRegistry::AddGauge(std::string name, std::string help,
                                                std::vector<std::string> label_names) {
-  return Register(std::make_unique<MetricFamily<Gauge>>(
-      std::move(name), std::move(help), std::move(label_names),
-      [] { return std::make_unique<Gauge>(); }));
+  return Register(std::make_unique<MetricFamily<Gauge>>(std::move(name), std::move(help),
+                                                        std::move(label_names),
+                                                        [] { return std::make_unique<Gauge>(); }));
 }
 
 MetricFamily<Histogram>& MetricsRegistry::AddHistogram(std::string name, std::string help,

@@ -96,9 +96,9 @@ ServerMetrics::ServerMetrics(MetricsRegistry* registry, EngineStatsSource engine
                                                    "Requests finished, by finish reason and QoS "
                                                    "class.",
                                                    {"reason", "qos_class"})),
-      requests_rejected_total(registry->AddCounter(
-          "specd_requests_rejected_total", "Requests refused at admission, by gRPC status code.",
-          {"code"})) {
+      requests_rejected_total(
+          registry->AddCounter("specd_requests_rejected_total",
+                               "Requests refused at admission, by gRPC status code.", {"code"})) {
   RegisterEngineStats(registry, std::move(engine_stats));
 }
 

@@ -19,7 +19,7 @@ namespace specd::metrics {
 // Bucket upper bounds in seconds (the +Inf bucket is implicit).
 // Time to first token, queue time, end-to-end latency: 1 ms to 60 s.
 inline constexpr std::array<double, 21> kRequestLatencyBuckets = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1,  0.15, 0.2, 0.3,
     0.5,   0.75,   1.0,   2.5,  5.0,   7.5,  10.0,  20.0, 30.0, 60.0};
 // Inter-token latency: finer from 1 ms to 100 ms where decode steps fall, up to 60 s.
 inline constexpr std::array<double, 24> kTokenLatencyBuckets = {

@@ -43,8 +43,8 @@ void CheckFamilyNames(std::string_view name, const std::vector<std::string>& lab
   SPECD_CHECK(IsValidMetricName(name)) << "invalid metric name '" << name << "'";
   std::set<std::string_view> seen;
   for (const std::string& label : label_names) {
-    SPECD_CHECK(IsValidLabelName(label)) << "metric " << name << ": invalid label name '" << label
-                                         << "'";
+    SPECD_CHECK(IsValidLabelName(label))
+        << "metric " << name << ": invalid label name '" << label << "'";
     SPECD_CHECK(reserved.empty() || label != reserved)
         << "metric " << name << ": label name '" << label << "' is reserved";
     SPECD_CHECK(seen.insert(label).second)

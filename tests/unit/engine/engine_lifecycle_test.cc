@@ -72,7 +72,7 @@ TEST_CASE("engine: bad submissions are refused with a status naming the problem"
         "INVALID_ARGUMENT: prompt (200 tokens) + max_tokens (100) needs 75 KV blocks but the "
         "whole cache has 64");
   CHECK(Submit(*engine, "a", Prompt(3), Greedy(4), "gold").ToString() ==
-        "INVALID_ARGUMENT: unknown QoS class 'gold'");
+        "INVALID_ARGUMENT: qos_class 'gold' is not one of the server's QoS classes");
   CHECK(Submit(*engine, "", Prompt(3), Greedy(4)).ToString() == "INVALID_ARGUMENT: request_id is empty");
 }
 
