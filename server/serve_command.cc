@@ -67,7 +67,8 @@ Status RunServeCommand(const std::vector<std::string>& args) {
   const sigset_t signals = BlockShutdownSignals();
   SPECD_ASSIGN_OR_RETURN(auto server, SpecdServer::Start(config));
   if (flags.Has("port-file")) {
-    SPECD_RETURN_IF_ERROR(WritePortFile(flags.GetString("port-file", ""), server->grpc_port(), -1));
+    SPECD_RETURN_IF_ERROR(WritePortFile(flags.GetString("port-file", ""), server->grpc_port(),
+                                        server->metrics_port()));
   }
   int signal = 0;
   sigwait(&signals, &signal);

@@ -28,8 +28,11 @@ double KvCacheMegabytes(const ModelConfig& model, const KvCacheConfig& cache) {
 }  // namespace
 
 SpecdServer::SpecdServer(const ServerConfig& config)
-    : config_(config), started_(std::chrono::steady_clock::now()) {
-  serving_.observer = &request_log_;
+    : config_(config),
+      started_(std::chrono::steady_clock::now()),
+      metrics_(&metrics_registry_, [this] { return EngineSnapshot(); }),
+      telemetry_(metrics_) {
+  serving_.observer = &telemetry_;
   serving_.default_qos_class = config.engine.default_qos_class;
   char tag[17];
   std::snprintf(tag, sizeof(tag), "%016llx", static_cast<unsigned long long>(std::random_device{}()) << 32 |
@@ -40,6 +43,7 @@ SpecdServer::SpecdServer(const ServerConfig& config)
 StatusOr<std::unique_ptr<SpecdServer>> SpecdServer::Start(const ServerConfig& config) {
   std::unique_ptr<SpecdServer> server(new SpecdServer(config));
   SPECD_RETURN_IF_ERROR(server->Listen());
+  SPECD_RETURN_IF_ERROR(server->ServeMetrics());
   SPECD_RETURN_IF_ERROR(server->Load());
   return server;
 }
@@ -65,6 +69,22 @@ Status SpecdServer::Listen() {
   return OkStatus();
 }
 
+Status SpecdServer::ServeMetrics() {
+  if (config_.metrics_port < 0) return OkStatus();
+  const std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
+  metrics_http_ = std::make_unique<metrics::MetricsHttpServer>(&metrics_registry_, host, config_.metrics_port);
+  return metrics_http_->Start();
+}
+
+// Engine-derived metrics, read at scrape time (zeros while loading).
+metrics::EngineStatsSnapshot SpecdServer::EngineSnapshot() const {
+  if (!serving_.accepting) return {};
+  const EngineStats stats = engine_->stats();
+  return {.running = stats.num_running, .waiting = stats.num_waiting, .kv_usage = stats.kv_usage,
+          .prefix_queried_tokens = stats.prefix_queried_tokens,
+          .prefix_hit_tokens = stats.prefix_hit_tokens, .preemptions = stats.num_preemptions};
+}
+
 Status SpecdServer::Load() {
   const auto logger = GetLogger("server");
   SPECD_ASSIGN_OR_RETURN(tokenizer_, Tokenizer::FromFile(config_.model + "/tokenizer.json"));
@@ -85,9 +105,9 @@ Status SpecdServer::Load() {
                SPECD_VERSION, config_.model, ArchitectureName(model_.architecture),
                model_.num_hidden_layers, model_.hidden_size, model_.vocab_size,
                model_.max_position_embeddings, config_.runner);
-  logger->info("KV cache: {} blocks of {} tokens ({:.1f} MiB), prefix caching {}; listening on port {}",
-               cache.num_blocks, cache.block_size, KvCacheMegabytes(model_, cache),
-               cache.enable_prefix_caching ? "on" : "off", grpc_port_);
+  logger->info("KV cache: {} blocks of {} tokens ({:.1f} MiB), prefix caching {}; gRPC port {}, "
+               "metrics port {}", cache.num_blocks, cache.block_size, KvCacheMegabytes(model_, cache),
+               cache.enable_prefix_caching ? "on" : "off", grpc_port_, metrics_port());
   return OkStatus();
 }
 
@@ -115,6 +135,7 @@ void SpecdServer::Shutdown() {
   if (liveness_thread_.joinable()) liveness_thread_.join();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + kFinalRpcGrace);
   if (engine_) engine_->Stop();
+  if (metrics_http_) metrics_http_->Stop();
   logger->info("stopped");
 }
 

@@ -17,7 +17,10 @@
 #include "engine/base/status.h"
 #include "server/admin_service.h"
 #include "server/generation_service.h"
-#include "server/request_log.h"
+#include "server/metrics/metrics_http_server.h"
+#include "server/metrics/metrics_registry.h"
+#include "server/metrics/server_metrics.h"
+#include "server/request_telemetry.h"
 #include "server/server_config.h"
 #include "server/serving_context.h"
 
@@ -31,18 +34,25 @@ class SpecdServer {
   ~SpecdServer();  // Shutdown()
 
   int grpc_port() const { return grpc_port_; }
+  // The /metrics port, or -1 when the config turned the endpoint off.
+  int metrics_port() const { return metrics_http_ ? metrics_http_->port() : -1; }
   // Drains and stops; idempotent.
   void Shutdown();
 
  private:
   explicit SpecdServer(const ServerConfig& config);
   Status Listen();
+  Status ServeMetrics();
   Status Load();
+  metrics::EngineStatsSnapshot EngineSnapshot() const;
   void WatchLiveness();
 
   const ServerConfig config_;
   const std::chrono::steady_clock::time_point started_;
-  RequestLog request_log_;
+  metrics::MetricsRegistry metrics_registry_;
+  metrics::ServerMetrics metrics_;
+  RequestTelemetry telemetry_;
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_http_;
   ServingContext serving_;
   std::unique_ptr<Tokenizer> tokenizer_;
   ModelConfig model_;
