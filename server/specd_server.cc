@@ -7,6 +7,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "engine/base/logging.h"
+#include "engine/model/model_weights.h"
 #include "engine/runner/cpu_runner.h"
 
 namespace specd {
@@ -18,6 +19,13 @@ constexpr auto kLivenessPeriod = std::chrono::milliseconds(500);
 constexpr auto kLivenessTimeout = std::chrono::seconds(10);
 // After the drain, how long the last writes of finished streams may take.
 constexpr auto kFinalRpcGrace = std::chrono::milliseconds(500);
+
+// The CPU runner keeps every weight in fp32.
+double WeightMegabytes(const ModelConfig& model) {
+  double elements = 0;
+  for (const WeightSpec& spec : ExpectedWeights(model)) elements += static_cast<double>(NumElements(spec.shape));
+  return elements * sizeof(float) / (1 << 20);
+}
 
 double KvCacheMegabytes(const ModelConfig& model, const KvCacheConfig& cache) {
   const double bytes = 2.0 * static_cast<double>(model.num_hidden_layers) * cache.num_blocks *
@@ -101,10 +109,10 @@ Status SpecdServer::Load() {
   serving_.workers = workers_.get();
   serving_.accepting = true;
   server_->GetHealthCheckService()->SetServingStatus(kReadinessService, true);
-  logger->info("specd {} serving {} ({}, {} layers, hidden {}, vocab {}, context {}) on the {} runner",
-               SPECD_VERSION, config_.model, ArchitectureName(model_.architecture),
+  logger->info("specd {} serving {} ({}, {} layers, hidden {}, vocab {}, context {}) on the {} runner, "
+               "weights {:.1f} MiB", SPECD_VERSION, config_.model, ArchitectureName(model_.architecture),
                model_.num_hidden_layers, model_.hidden_size, model_.vocab_size,
-               model_.max_position_embeddings, config_.runner);
+               model_.max_position_embeddings, config_.runner, WeightMegabytes(model_));
   logger->info("KV cache: {} blocks of {} tokens ({:.1f} MiB), prefix caching {}; gRPC port {}, "
                "metrics port {}", cache.num_blocks, cache.block_size, KvCacheMegabytes(model_, cache),
                cache.enable_prefix_caching ? "on" : "off", grpc_port_, metrics_port());
