@@ -34,13 +34,11 @@ ModelOutput NullOutput(const StepPlan& plan) {
   ModelOutput output;
   output.vocab_size = 32000;
   for (const auto& seq : plan.batch.sequences) {
-    if (!seq.sampling) {
-      output.sampled.emplace_back();
-      continue;
-    }
+    output.sampled.emplace_back();
+    if (!seq.sampling) continue;
     SampledToken token;
     token.token = 7;
-    output.sampled.push_back(token);
+    output.sampled.back().push_back(token);
   }
   return output;
 }

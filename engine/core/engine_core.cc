@@ -33,6 +33,12 @@ EngineCore::EngineCore(const EngineConfig& config, std::unique_ptr<ModelRunner> 
 
 EngineCore::~EngineCore() { Stop(); }
 
+void EngineCore::EnableSpeculation(std::unique_ptr<SpecDecoder> decoder) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SPECD_CHECK(!thread_.joinable()) << "EnableSpeculation after Start";
+  spec_decoder_ = std::move(decoder);
+}
+
 void EngineCore::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
   SPECD_CHECK(!thread_.joinable()) << "EngineCore started twice";
@@ -63,6 +69,8 @@ StatusOr<std::unique_ptr<Request>> EngineCore::MakeRequest(EngineRequest in) {
   request->cache_salt = std::move(in.cache_salt);
   request->deadline = in.deadline;
   request->sink = std::move(in.sink);
+  request->spec_enabled = in.speculation;
+  request->spec_max_draft_tokens = in.max_draft_tokens;
   request->timings.arrival = Clock::now();
   SPECD_RETURN_IF_ERROR(scheduler_.CheckFits(*request));  // reads immutable configuration only
   return request;
@@ -194,6 +202,7 @@ void EngineCore::Step() {
   std::vector<RequestDelta> deltas;
   if (output.ok()) {
     deltas = scheduler_.Update(plan, *output, now);
+    if (spec_decoder_) spec_decoder_->ProposeDrafts(scheduler_);
   } else {
     GetLogger("engine")->error("step failed, ending its {} requests: {}", plan.requests.size(),
                                output.status().ToString());
@@ -267,6 +276,9 @@ void EngineCore::PublishStats(std::optional<double> step_ms) {
   stats_.prefix_queried_tokens = scheduler_.kv_cache().stats().queried_tokens;
   stats_.prefix_hit_tokens = scheduler_.kv_cache().stats().hit_tokens;
   stats_.num_preemptions = scheduler_.stats().num_preemptions;
+  stats_.spec_verify_steps = scheduler_.stats().num_verify_steps;
+  stats_.spec_drafted_tokens = scheduler_.stats().num_drafted_tokens;
+  stats_.spec_accepted_tokens = scheduler_.stats().num_accepted_tokens;
   if (step_ms) {
     stats_.last_step_ms = *step_ms;
     ++stats_.num_steps;

@@ -28,6 +28,7 @@
 #include "engine/core/engine_config.h"
 #include "engine/core/output_sink.h"
 #include "engine/core/scheduler.h"
+#include "engine/core/spec_decoder.h"
 #include "engine/model/model_config.h"
 #include "engine/runner/model_runner.h"
 
@@ -43,6 +44,8 @@ struct EngineRequest {
   std::string cache_salt;  // separates prefix-cache namespaces
   std::optional<Clock::time_point> deadline;
   std::shared_ptr<OutputSink> sink;
+  bool speculation = true;          // false: never draft for this request
+  int32_t max_draft_tokens = 0;     // the request's cap on draft tokens per step; 0: the server's
 };
 
 #ifdef NDEBUG
@@ -58,6 +61,9 @@ struct EngineStats {
   int64_t prefix_queried_tokens = 0;
   int64_t prefix_hit_tokens = 0;
   int64_t num_preemptions = 0;
+  int64_t spec_verify_steps = 0;      // request-steps that verified drafts
+  int64_t spec_drafted_tokens = 0;
+  int64_t spec_accepted_tokens = 0;
   int64_t num_steps = 0;
   int64_t num_finished = 0;
   double last_step_ms = 0.0;
@@ -70,6 +76,10 @@ class EngineCore {
   // builds and in tests; a violation aborts through SPECD_CHECK).
   EngineCore(const EngineConfig& config, std::unique_ptr<ModelRunner> runner,
              const ModelConfig& model, bool check_invariants = kDebugBuild);
+
+  // Turns speculative decoding on: after every step the decoder drafts for decoding requests.
+  // Call before Start.
+  void EnableSpeculation(std::unique_ptr<SpecDecoder> decoder);
   ~EngineCore();  // Stop()
   EngineCore(const EngineCore&) = delete;
   EngineCore& operator=(const EngineCore&) = delete;
@@ -112,6 +122,7 @@ class EngineCore {
   const bool check_invariants_;
   std::unique_ptr<ModelRunner> runner_;
   Scheduler scheduler_;  // engine thread only
+  std::unique_ptr<SpecDecoder> spec_decoder_;  // engine thread only; null: no speculation
   std::unordered_map<std::string, std::shared_ptr<OutputSink>> sinks_;  // engine thread only
 
   mutable std::mutex mutex_;  // guards everything below

@@ -26,6 +26,9 @@ struct RequestDelta {
   int64_t num_cached_tokens = 0;    // prompt tokens served by the prefix cache
   int64_t num_output_tokens = 0;    // so far, these included
   int32_t num_preemptions = 0;      // times the request was preempted so far
+  int64_t num_drafted_tokens = 0;   // speculative decoding, so far: draft tokens verified
+  int64_t num_accepted_tokens = 0;  // and accepted
+  std::vector<int64_t> accepted_per_position;  // on the final delta: [i] accepted at draft index i
   std::optional<FinishReason> finish_reason;  // set on the request's last delta only
   std::string error_message;                  // with FinishReason::kError
   RequestTimings timings;

@@ -61,6 +61,20 @@ struct Request {
   std::string cache_salt;
   std::optional<Clock::time_point> deadline;
 
+  // Speculative decoding (engine/spec/). draft_token_ids continue all_token_ids; they occupy KV
+  // slots (look-ahead) but count as tokens only once the target accepts them.
+  bool spec_enabled = true;
+  int32_t spec_max_draft_tokens = 0;  // the request's cap; 0: the server's
+  int32_t spec_length = 0;            // the current adaptive draft length; 0: not chosen yet
+  double spec_acceptance = 1.0;       // running acceptance rate (moving average)
+  std::vector<float> draft_probs;     // [draft_token_ids.size(), vocab], or empty: one-hot
+  int64_t draft_num_computed = 0;     // the draft model's KV holds positions [0, this)
+  int32_t last_drafted = 0;           // drafts verified in the last step, and of those
+  int32_t last_accepted = 0;          // accepted
+  int64_t num_drafted_tokens = 0;     // over the request's life
+  int64_t num_accepted_tokens = 0;
+  std::vector<int64_t> accepted_per_position;  // [i]: drafts accepted at draft index i
+
   RequestState state = RequestState::kWaiting;
   std::optional<FinishReason> finish_reason;
   int32_t num_preemptions = 0;

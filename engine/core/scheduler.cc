@@ -71,7 +71,10 @@ void Scheduler::ScheduleRunning(StepPlan& plan, int64_t& budget) {
   size_t i = 0;
   while (i < running_.size() && budget > 0) {
     Request* request = running_[i];
-    const int64_t num_tokens = std::min(request->num_tokens() - request->num_computed_tokens, budget);
+    TrimDraftsToBudget(*request, budget);
+    const int64_t num_tokens = std::min(
+        request->num_tokens() + static_cast<int64_t>(request->draft_token_ids.size()) - request->num_computed_tokens,
+        budget);
     bool preempted_self = false;
     while (num_tokens > 0) {
       if (AllocateFor(*request, num_tokens, {})) {
@@ -111,6 +114,7 @@ void Scheduler::ScheduleWaiting(StepPlan& plan, int64_t& budget, Clock::time_poi
     if (!AllocateFor(request, num_tokens, prefix)) break;  // keep the order: no skipping ahead
     it = waiting_.erase(it);
     request.num_computed_tokens = prefix.num_tokens;
+    request.draft_num_computed = 0;  // the draft model's KV is recomputed, cached blocks or not
     if (!request.timings.first_scheduled) {
       request.timings.first_scheduled = now;
       request.num_cached_tokens = prefix.num_tokens;
@@ -124,22 +128,46 @@ void Scheduler::ScheduleWaiting(StepPlan& plan, int64_t& budget, Clock::time_poi
 
 // Non-preemptible requests draw on their reservation; the others may only use blocks that no
 // reservation holds.
-bool Scheduler::AllocateFor(Request& request, int64_t num_tokens, const PrefixMatch& prefix) {
+bool Scheduler::AllocateFor(Request& request, int64_t num_tokens, const PrefixMatch& prefix,
+                            int64_t num_lookahead_tokens) {
   const int64_t have = TableSize(request);
   if (IsPreemptible(request)) {
-    const int64_t need =
-        BlocksFor(request.num_computed_tokens + prefix.num_tokens + num_tokens) - have;
+    const int64_t need = BlocksFor(request.num_computed_tokens + prefix.num_tokens + num_tokens +
+                                   num_lookahead_tokens) - have;
     if (need > kv_.num_free_blocks() - reserved_blocks_) return false;
-    return kv_.Allocate(request, num_tokens, prefix);
+    return kv_.Allocate(request, num_tokens, prefix, num_lookahead_tokens);
   }
   const bool admitting = request.state == RequestState::kWaiting;
-  if (!kv_.Allocate(request, num_tokens, prefix)) return false;
+  if (!kv_.Allocate(request, num_tokens, prefix, num_lookahead_tokens)) return false;
   // The request's reservation (what its whole length may still claim) appears on admission and
   // shrinks by what each allocation gives it.
   const int64_t whole = BlocksFor(request.num_prompt_tokens() + request.sampling.max_tokens);
   const int64_t before = admitting ? 0 : std::max<int64_t>(0, whole - have);
   reserved_blocks_ += std::max<int64_t>(0, whole - TableSize(request)) - before;
   return true;
+}
+
+// Drafts that do not fit this step's budget (after the request's real tokens) are dropped.
+void Scheduler::TrimDraftsToBudget(Request& request, int64_t budget) const {
+  const int64_t real = request.num_tokens() - request.num_computed_tokens;
+  const auto keep = static_cast<size_t>(std::max<int64_t>(0, budget - real));
+  const size_t drafts = request.draft_token_ids.size();
+  if (drafts <= keep) return;
+  if (!request.draft_probs.empty()) request.draft_probs.resize(request.draft_probs.size() / drafts * keep);
+  request.draft_token_ids.resize(keep);
+}
+
+std::vector<Request*> Scheduler::DecodingRequests() const {
+  std::vector<Request*> decoding;
+  for (Request* request : running_) {
+    if (request->num_computed_tokens == request->num_tokens() - 1) decoding.push_back(request);
+  }
+  return decoding;
+}
+
+bool Scheduler::AllocateDraftSlots(Request& request, int64_t num_draft_tokens) {
+  reserved_blocks_ = ReservedBlocks();
+  return AllocateFor(request, request.num_tokens() - request.num_computed_tokens, {}, num_draft_tokens);
 }
 
 int64_t Scheduler::TableSize(const Request& request) const {
@@ -172,6 +200,8 @@ void Scheduler::Preempt(Request& request) {
   kv_.Free(request.request_id);
   running_.erase(std::find(running_.begin(), running_.end(), &request));
   request.num_computed_tokens = 0;
+  request.draft_num_computed = 0;
+  request.draft_probs.clear();
   request.draft_token_ids.clear();
   request.state = RequestState::kWaiting;
   ++request.num_preemptions;
@@ -188,13 +218,27 @@ bool Scheduler::ClassHasRoom(const Request& request) const {
 
 void Scheduler::AddToPlan(Request& request, int64_t num_tokens, StepPlan& plan) const {
   ScheduledSequence seq;
-  seq.token_ids = std::span<const int32_t>(request.all_token_ids)
-                      .subspan(static_cast<size_t>(request.num_computed_tokens), static_cast<size_t>(num_tokens));
+  const auto computed = static_cast<size_t>(request.num_computed_tokens);
+  const int64_t num_drafts = static_cast<int64_t>(request.draft_token_ids.size());
+  if (num_drafts == 0) {
+    seq.token_ids = std::span<const int32_t>(request.all_token_ids).subspan(computed, static_cast<size_t>(num_tokens));
+  } else {
+    // The request's last token(s) and its drafts, contiguous in a buffer the plan owns.
+    std::vector<int32_t>& buffer = plan.token_buffers.emplace_back(request.all_token_ids.begin() + static_cast<int64_t>(computed),
+                                                                  request.all_token_ids.end());
+    buffer.insert(buffer.end(), request.draft_token_ids.begin(), request.draft_token_ids.end());
+    seq.token_ids = buffer;
+    seq.num_draft_tokens = static_cast<int32_t>(num_drafts);
+    seq.draft_probs = request.draft_probs;
+  }
   seq.start_position = request.num_computed_tokens;
   seq.block_table = kv_.BlockTable(request.request_id);
-  if (request.num_computed_tokens + num_tokens == request.num_tokens()) {
-    // The step reaches the end of the known tokens: it yields the next token.
-    seq.logits_indices = {static_cast<int32_t>(num_tokens - 1)};
+  if (request.num_computed_tokens + num_tokens == request.num_tokens() + num_drafts) {
+    // The step reaches the end of the known tokens: it yields the next token (after verifying
+    // the drafts, whose positions each get logits).
+    for (int64_t i = num_tokens - num_drafts - 1; i < num_tokens; ++i) {
+      seq.logits_indices.push_back(static_cast<int32_t>(i));
+    }
     seq.sampling = SamplingRow{.logits = {},
                                .params = &request.sampling,
                                .seed = request.seed,
@@ -212,24 +256,62 @@ std::vector<RequestDelta> Scheduler::Update(const StepPlan& plan, const ModelOut
   std::vector<RequestDelta> deltas;
   for (size_t i = 0; i < plan.requests.size(); ++i) {
     Request& request = *plan.requests[i];
-    request.num_computed_tokens += plan.num_scheduled_tokens[i];
-    kv_.CacheComputedBlocks(request);
-    if (i >= output.sampled.size() || !output.sampled[i]) continue;
-    const SampledToken& sampled = *output.sampled[i];
-    request.AppendOutputToken(sampled.token);
+    const int32_t num_drafts = plan.batch.sequences[i].num_draft_tokens;
+    const std::vector<SampledToken> no_tokens;
+    const auto& sampled = i < output.sampled.size() ? output.sampled[i] : no_tokens;
+    RequestDelta delta;
+    ApplySampled(request, plan.num_scheduled_tokens[i], num_drafts, sampled, delta);
+    if (sampled.empty()) continue;
     if (!request.timings.first_token) request.timings.first_token = now;
     request.timings.last_token = now;
-    RequestDelta delta = MakeDelta(request);
-    delta.tokens.push_back({sampled.token, sampled.logprob, sampled.rank, sampled.top_logprobs});
-    if (const auto reason = StopReason(request)) {
-      request.timings.finished = now;
-      delta.finish_reason = reason;
-      delta.timings = request.timings;
+    const bool finished = delta.finish_reason.has_value();
+    if (finished) request.timings.finished = now;
+    RequestDelta full = MakeDelta(request);
+    full.tokens = std::move(delta.tokens);
+    full.finish_reason = delta.finish_reason;
+    if (finished) {
+      full.accepted_per_position = request.accepted_per_position;
       Remove(request);
     }
-    deltas.push_back(std::move(delta));
+    deltas.push_back(std::move(full));
   }
   return deltas;
+}
+
+// Advances the request by what the runner computed and sampled: the accepted drafts' KV counts
+// as computed, the rejected ones' does not (their slots are simply overwritten later). Tokens are
+// appended one by one so that a stop inside an accepted run cuts the output exactly there.
+void Scheduler::ApplySampled(Request& request, int64_t num_scheduled, int32_t num_drafts,
+                             const std::vector<SampledToken>& sampled, RequestDelta& delta) {
+  const int32_t accepted = sampled.empty() ? 0 : static_cast<int32_t>(sampled.size()) - 1;
+  request.num_computed_tokens += num_scheduled - (num_drafts - accepted);
+  request.draft_token_ids.clear();
+  request.draft_probs.clear();
+  if (num_drafts > 0) {
+    request.last_drafted = num_drafts;
+    request.last_accepted = accepted;
+    request.num_drafted_tokens += num_drafts;
+    request.num_accepted_tokens += accepted;
+    if (request.accepted_per_position.size() < static_cast<size_t>(num_drafts)) {
+      request.accepted_per_position.resize(static_cast<size_t>(num_drafts));
+    }
+    for (int32_t position = 0; position < accepted; ++position) ++request.accepted_per_position[static_cast<size_t>(position)];
+    ++stats_.num_verify_steps;
+    stats_.num_drafted_tokens += num_drafts;
+    stats_.num_accepted_tokens += accepted;
+  }
+  for (const SampledToken& token : sampled) {
+    request.AppendOutputToken(token.token);
+    delta.tokens.push_back({token.token, token.logprob, token.rank, token.top_logprobs});
+    if (const auto reason = StopReason(request)) {
+      delta.finish_reason = reason;
+      break;
+    }
+  }
+  // The draft model's KV is valid up to the last token it saw unchanged; the newest token is
+  // always new to it.
+  request.draft_num_computed = std::min(request.draft_num_computed, request.num_tokens() - 1);
+  kv_.CacheComputedBlocks(request);
 }
 
 std::optional<FinishReason> Scheduler::StopReason(const Request& request) const {
@@ -251,6 +333,7 @@ std::optional<RequestDelta> Scheduler::Finish(const std::string& request_id, Fin
   RequestDelta delta = MakeDelta(request);
   delta.finish_reason = reason;
   delta.error_message = message;
+  delta.accepted_per_position = request.accepted_per_position;
   Remove(request);
   return delta;
 }
@@ -262,6 +345,8 @@ RequestDelta Scheduler::MakeDelta(const Request& request) const {
   delta.num_cached_tokens = request.num_cached_tokens;
   delta.num_output_tokens = request.num_output_tokens();
   delta.num_preemptions = request.num_preemptions;
+  delta.num_drafted_tokens = request.num_drafted_tokens;
+  delta.num_accepted_tokens = request.num_accepted_tokens;
   delta.timings = request.timings;
   return delta;
 }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,14 +38,20 @@ namespace specd {
 struct StepPlan {
   SchedulerOutput batch;
   std::vector<Request*> requests;
-  std::vector<int64_t> num_scheduled_tokens;
+  std::vector<int64_t> num_scheduled_tokens;  // drafts included
   int32_t num_preempted = 0;
+  // Token ids of sequences that carry drafts (the last token and the drafts are not contiguous
+  // in the Request); the batch's spans point here. A deque keeps them in place.
+  std::deque<std::vector<int32_t>> token_buffers;
 
   bool empty() const { return requests.empty(); }
 };
 
 struct SchedulerStats {
   int64_t num_preemptions = 0;
+  int64_t num_verify_steps = 0;     // request-steps that verified drafts
+  int64_t num_drafted_tokens = 0;   // drafts verified
+  int64_t num_accepted_tokens = 0;  // of those, accepted
 };
 
 class Scheduler {
@@ -70,6 +77,13 @@ class Scheduler {
   std::optional<RequestDelta> Finish(const std::string& request_id, FinishReason reason,
                                      const std::string& message, Clock::time_point now);
 
+  // Running requests whose next step is a decode (their KV is complete but for the last token):
+  // the ones a proposer may draft for.
+  std::vector<Request*> DecodingRequests() const;
+  // Gives a decoding request room for `num_draft_tokens` look-ahead slots beyond its next token;
+  // false (nothing changed) when the cache cannot, without preempting anyone.
+  bool AllocateDraftSlots(Request& request, int64_t num_draft_tokens);
+
   // Ids of unfinished requests whose deadline is at or before `now`.
   std::vector<std::string> ExpiredRequests(Clock::time_point now) const;
   // Ids of every unfinished request.
@@ -92,7 +106,11 @@ class Scheduler {
 
   void ScheduleRunning(StepPlan& plan, int64_t& budget);
   void ScheduleWaiting(StepPlan& plan, int64_t& budget, Clock::time_point now);
-  bool AllocateFor(Request& request, int64_t num_tokens, const PrefixMatch& prefix);
+  bool AllocateFor(Request& request, int64_t num_tokens, const PrefixMatch& prefix,
+                   int64_t num_lookahead_tokens = 0);
+  void TrimDraftsToBudget(Request& request, int64_t budget) const;
+  void ApplySampled(Request& request, int64_t num_scheduled, int32_t num_drafts,
+                    const std::vector<SampledToken>& sampled, RequestDelta& delta);
   Request* PickVictim(const StepPlan& plan) const;
   void Preempt(Request& request);
   void AddToPlan(Request& request, int64_t num_tokens, StepPlan& plan) const;

@@ -8,7 +8,9 @@
 //              (KV already in the cache)     (token_ids: computed now, KV written now)
 //   slot(p) = block_table[p / block_size] * block_size + p % block_size
 //
-// One rule covers whole prompts, prompt chunks, single decode tokens and k+1 verify tokens.
+// One rule covers whole prompts, prompt chunks, single decode tokens and k+1 verify tokens:
+// for speculative decoding the last num_draft_tokens of token_ids are drafts, the logits of the
+// last num_draft_tokens + 1 positions are asked for, and the runner verifies the drafts.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +30,12 @@ struct ScheduledSequence {
   int64_t start_position = 0;          // tokens before it are already in the KV cache
   std::span<const int32_t> block_table;  // physical block ids covering positions [0, start_position + n)
   std::vector<int32_t> logits_indices;  // indices into token_ids whose next-token logits are wanted
-  // When set, the runner samples the next token from the last logits row (row.logits is filled
-  // by the runner; the spans point into the engine's Request, valid during Execute).
+  // When set, the runner samples the next token from the last logits row, or, with drafts,
+  // verifies them against the last num_draft_tokens + 1 rows (row.logits is filled by the
+  // runner; the spans point into the engine's Request, valid during Execute).
   std::optional<SamplingRow> sampling;
+  int32_t num_draft_tokens = 0;
+  std::span<const float> draft_probs;  // [num_draft_tokens, vocab], or empty: one-hot drafts
 };
 
 struct SchedulerOutput {
@@ -42,8 +47,9 @@ struct ModelOutput {
   // [num_rows, vocab_size], one row per logits index: sequences in order, each in the order of
   // its logits_indices.
   std::vector<float> logits;
-  // One entry per sequence: the sampled token when the sequence asked for sampling.
-  std::vector<std::optional<SampledToken>> sampled;
+  // One entry per sequence: empty without sampling; the sampled token; or, with drafts, the
+  // accepted drafts followed by the corrected or bonus token.
+  std::vector<std::vector<SampledToken>> sampled;
 
   int64_t num_rows() const { return vocab_size == 0 ? 0 : static_cast<int64_t>(logits.size()) / vocab_size; }
   const float* row(int64_t index) const { return logits.data() + index * vocab_size; }

@@ -226,20 +226,6 @@ std::vector<double> ProbabilitiesInDouble(const SamplingRow& row) {
   return probs;
 }
 
-// Step 12.
-int32_t InverseCdf(const std::vector<double>& probs, double u) {
-  double cumulative = 0.0;
-  int32_t last_positive = -1;
-  for (size_t t = 0; t < probs.size(); ++t) {
-    if (probs[t] <= 0.0) continue;
-    cumulative += probs[t];
-    last_positive = static_cast<int32_t>(t);
-    if (u < cumulative) return last_positive;
-  }
-  SPECD_CHECK(last_positive >= 0) << "sampling distribution without mass";
-  return last_positive;
-}
-
 // log_softmax of the raw row; rank and top alternatives.
 class RawLogprobs {
  public:
@@ -283,18 +269,37 @@ class RawLogprobs {
 SampledToken Sampler::Sample(const SamplingRow& row) {
   CheckRow(row);
   const std::vector<double> probs = ProbabilitiesInDouble(row);
-  SampledToken sampled;
-  if (row.params->greedy()) {
-    sampled.token = static_cast<int32_t>(std::max_element(probs.begin(), probs.end()) -
-                                         probs.begin());
-  } else {
-    sampled.token = InverseCdf(probs, Uniform(row.seed, row.output_token_ids.size()));
-  }
+  const int32_t token =
+      row.params->greedy()
+          ? static_cast<int32_t>(std::max_element(probs.begin(), probs.end()) - probs.begin())
+          : InverseCdf(probs, Uniform(row.seed, row.output_token_ids.size()));
+  return Score(row, token);
+}
+
+SampledToken Sampler::Score(const SamplingRow& row, int32_t token) {
+  CheckRow(row);
+  CheckTokenId(token, VocabSize(row), "scored");
   const RawLogprobs raw(row);
-  sampled.logprob = raw.Logprob(sampled.token);
-  sampled.rank = raw.Rank(sampled.token);
-  sampled.top_logprobs = raw.Top(row.params->top_logprobs);
-  return sampled;
+  SampledToken scored;
+  scored.token = token;
+  scored.logprob = raw.Logprob(token);
+  scored.rank = raw.Rank(token);
+  scored.top_logprobs = raw.Top(row.params->top_logprobs);
+  return scored;
+}
+
+// Step 12.
+int32_t Sampler::InverseCdf(std::span<const double> probs, double u) {
+  double cumulative = 0.0;
+  int32_t last_positive = -1;
+  for (size_t t = 0; t < probs.size(); ++t) {
+    if (probs[t] <= 0.0) continue;
+    cumulative += probs[t];
+    last_positive = static_cast<int32_t>(t);
+    if (u < cumulative) return last_positive;
+  }
+  SPECD_CHECK(last_positive >= 0) << "sampling distribution without mass";
+  return last_positive;
 }
 
 std::vector<float> Sampler::Probabilities(const SamplingRow& row) {

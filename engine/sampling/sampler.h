@@ -51,6 +51,15 @@ class Sampler {
   // greedy). The rejection sampler of speculative decoding works on this.
   static std::vector<float> Probabilities(const SamplingRow& row);
 
+  // What Sample reports when it draws `token`: the token, its logprob and rank under the raw row
+  // and the row's params->top_logprobs alternatives. Precondition: 0 <= token < vocab.
+  static SampledToken Score(const SamplingRow& row, int32_t token);
+
+  // Step 12 of the draw on an explicit distribution `probs` [vocab] that sums to 1: the smallest
+  // id t with probs[t] > 0 and u < probs[0] + ... + probs[t] (in double, id order); if rounding
+  // leaves u past the total, the largest id with probs > 0. Precondition: some probs[t] > 0.
+  static int32_t InverseCdf(std::span<const double> probs, double u);
+
   // Uniform in [0, 1) for output position `position` of a request with `seed`; `stream` keeps
   // independent draws for the same position apart (0: sampling, 1+: speculative decoding).
   static double Uniform(uint64_t seed, uint64_t position, uint64_t stream = 0);
