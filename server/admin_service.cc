@@ -25,6 +25,7 @@ grpc::ServerUnaryReactor* AdminService::GetModelInfo(grpc::CallbackServerContext
   response->mutable_eos_token_ids()->Assign(model.eos_token_ids.begin(), model.eos_token_ids.end());
   response->set_dtype(model.torch_dtype);
   response->set_runner(identity_.runner);
+  response->set_draft_model_path(serving_.draft_model_path);
   return Reply(context, OkStatus());
 }
 

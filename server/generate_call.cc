@@ -174,6 +174,8 @@ class GenerateCall::Bridge : public OutputSink, public std::enable_shared_from_t
     usage->set_prompt_tokens(static_cast<uint32_t>(output.last.num_prompt_tokens));
     usage->set_completion_tokens(static_cast<uint32_t>(completion_tokens_));
     usage->set_cached_tokens(static_cast<uint32_t>(output.last.num_cached_tokens));
+    usage->set_draft_tokens(static_cast<uint32_t>(output.last.num_drafted_tokens));
+    usage->set_accepted_tokens(static_cast<uint32_t>(output.last.num_accepted_tokens));
     *finish->mutable_timings() = ToTimings(output.last.timings);
   }
 

@@ -37,11 +37,13 @@ void RequestTelemetry::OnFinished(const FinishedRequest& f) {
   metrics_.prompt_tokens_total.Increment(f.last.num_prompt_tokens);
   metrics_.generation_tokens_total.Increment(f.last.num_output_tokens);
   metrics_.CountFinished(FinishReasonName(f.reason), f.qos_class);
+  metrics_.CountAcceptedPerPosition(f.last.accepted_per_position);
   GetLogger("server")->info(
-      "finished {} class={} reason={} prompt={} cached={} completion={} preemptions={} "
-      "queue_ms={:.1f} ttft_ms={:.1f} total_ms={:.1f}",
+      "finished {} class={} reason={} prompt={} cached={} completion={} drafted={} accepted={} "
+      "preemptions={} queue_ms={:.1f} ttft_ms={:.1f} total_ms={:.1f}",
       f.request_id, f.qos_class, FinishReasonName(f.reason), f.last.num_prompt_tokens,
-      f.last.num_cached_tokens, f.last.num_output_tokens, f.last.num_preemptions,
+      f.last.num_cached_tokens, f.last.num_output_tokens, f.last.num_drafted_tokens,
+      f.last.num_accepted_tokens, f.last.num_preemptions,
       Milliseconds(queue), Milliseconds(first_token), Milliseconds(total));
 }
 

@@ -100,6 +100,8 @@ StatusOr<ValidatedGenerate> ValidateGenerateRequest(const v1::GenerateRequest& r
   SPECD_RETURN_IF_ERROR(out.sampling.Validate(model.vocab_size));
   validated.response.logprobs = response.logprobs() || out.sampling.top_logprobs > 0;
   validated.response.detokenize = !response.has_detokenize() || response.detokenize();
+  out.speculation = !request.speculation().has_enabled() || request.speculation().enabled();
+  out.max_draft_tokens = static_cast<int32_t>(request.speculation().max_draft_tokens());
   out.priority = request.priority();
   out.qos_class = request.qos_class();
   out.cache_salt = request.cache_salt();

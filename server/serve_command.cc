@@ -26,6 +26,7 @@ StatusOr<ServerConfig> ConfigFromFlags(const FlagParser& flags) {
   config.model = flags.GetString("model", config.model);
   config.listen = flags.GetString("listen", config.listen);
   config.log_level = flags.GetString("log-level", config.log_level);
+  config.spec_config = flags.GetString("spec-config", config.spec_config);
   SPECD_ASSIGN_OR_RETURN(const int64_t metrics_port, flags.GetInt("metrics-port", config.metrics_port));
   if (metrics_port < -1 || metrics_port > 65535) return InvalidArgumentError("--metrics-port must be in [-1, 65535]");
   config.metrics_port = static_cast<int32_t>(metrics_port);
@@ -61,7 +62,8 @@ sigset_t BlockShutdownSignals() {
 }  // namespace
 
 Status RunServeCommand(const std::vector<std::string>& args) {
-  FlagParser flags({"config", "model", "listen", "metrics-port", "drain-timeout-s", "log-level", "port-file"}, {});
+  FlagParser flags({"config", "model", "listen", "metrics-port", "drain-timeout-s", "log-level",
+                    "port-file", "spec-config"}, {});
   SPECD_RETURN_IF_ERROR(flags.Parse(args));
   SPECD_ASSIGN_OR_RETURN(const ServerConfig config, ConfigFromFlags(flags));
   const sigset_t signals = BlockShutdownSignals();

@@ -14,6 +14,7 @@ Status RunServeCommand(const std::vector<std::string>& args);
 inline constexpr char kServeUsage[] =
     "usage: specd serve [--config FILE] [--model DIR] [--listen HOST:PORT] [--metrics-port N]\n"
     "                   [--drain-timeout-s X] [--log-level LEVEL] [--port-file FILE]\n"
+    "                   [--spec-config spec_configs/NAME.json]\n"
     "  --config defaults to configs/serve_cpu.json when it exists, else built-in defaults;\n"
     "  --port-file: once ready, write {\"grpc_port\": N, \"metrics_port\": M} there.\n";
 

@@ -10,7 +10,8 @@ constexpr int64_t kMaxPort = 65535;
 
 Status ParseFields(const JsonFields& fields, ServerConfig& config) {
   SPECD_RETURN_IF_ERROR(fields.RejectUnknownKeys(
-      {"model", "runner", "listen", "metrics_port", "drain_timeout_seconds", "log_level", "engine"}));
+      {"model", "runner", "listen", "metrics_port", "drain_timeout_seconds", "log_level",
+       "spec_config", "engine"}));
   SPECD_ASSIGN_OR_RETURN(config.model, fields.String("model", config.model));
   SPECD_ASSIGN_OR_RETURN(config.runner, fields.String("runner", config.runner));
   if (config.runner != "cpu") {
@@ -26,6 +27,7 @@ Status ParseFields(const JsonFields& fields, ServerConfig& config) {
   SPECD_ASSIGN_OR_RETURN(config.drain_timeout_seconds,
                          fields.PositiveNumber("drain_timeout_seconds", config.drain_timeout_seconds));
   SPECD_ASSIGN_OR_RETURN(config.log_level, fields.String("log_level", config.log_level));
+  SPECD_ASSIGN_OR_RETURN(config.spec_config, fields.String("spec_config", config.spec_config));
   if (spdlog::level::from_str(config.log_level) == spdlog::level::off && config.log_level != "off") {
     return fields.Error("'log_level' must be trace, debug, info, warn, error, critical or off, got \"" +
                         config.log_level + "\"");
@@ -57,6 +59,7 @@ nlohmann::json EngineConfigToJson(const EngineConfig& config) {
 nlohmann::json ServerConfig::ToJson() const {
   return {{"model", model}, {"runner", runner}, {"listen", listen}, {"metrics_port", metrics_port},
           {"drain_timeout_seconds", drain_timeout_seconds}, {"log_level", log_level},
+          {"spec_config", spec_config},
           {"engine", EngineConfigToJson(engine)}};
 }
 

@@ -10,6 +10,7 @@
 //                                          port; -1: no metrics endpoint
 //   "drain_timeout_seconds": 30,           SIGTERM: how long running streams may finish
 //   "log_level": "info",
+//   "spec_config": "spec_configs/draft_and_verify.json",  speculative decoding preset; empty: off
 //   "engine": { ... }                      EngineConfig (engine/core/engine_config.h)
 // }
 #pragma once
@@ -31,6 +32,7 @@ struct ServerConfig {
   int32_t metrics_port = 9400;
   double drain_timeout_seconds = 30.0;
   std::string log_level = "info";
+  std::string spec_config;
   EngineConfig engine;
 
   // The config after defaults and overrides, as JSON (Admin.GetServerInfo).

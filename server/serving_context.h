@@ -39,6 +39,7 @@ struct ServingContext {
   }
   std::string instance_tag;    // random hex, set at start-up
   std::string default_qos_class;  // the name a request without a class runs under
+  std::string draft_model_path;   // the speculative-decoding draft model, if any
 };
 
 }  // namespace specd

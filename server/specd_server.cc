@@ -1,6 +1,7 @@
 #include "server/specd_server.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <random>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -9,6 +10,8 @@
 #include "engine/base/logging.h"
 #include "engine/model/model_weights.h"
 #include "engine/runner/cpu_runner.h"
+#include "engine/spec/draft_model_proposer.h"
+#include "engine/spec/ngram_proposer.h"
 
 namespace specd {
 namespace {
@@ -84,13 +87,51 @@ Status SpecdServer::ServeMetrics() {
   return metrics_http_->Start();
 }
 
+// The proposer the spec config asks for, wired into the engine (before it starts).
+Status SpecdServer::EnableSpeculation() {
+  if (config_.spec_config.empty()) return OkStatus();
+  SPECD_ASSIGN_OR_RETURN(const SpecConfig spec, LoadSpecConfig(config_.spec_config));
+  std::unique_ptr<Proposer> proposer;
+  if (spec.method == SpecMethod::kNgramLookup) {
+    proposer = std::make_unique<NgramProposer>(spec.ngram_min, spec.ngram_max);
+  } else if (spec.method == SpecMethod::kDraftModel) {
+    SPECD_ASSIGN_OR_RETURN(proposer, LoadDraftProposer(spec));
+  }
+  if (proposer == nullptr) return OkStatus();  // "none"
+  GetLogger("server")->info("speculative decoding: {} from {}, {} draft tokens per step (up to {}), "
+                            "off above {} running requests",
+                            spec.method == SpecMethod::kDraftModel ? "draft model " + spec.draft_model : "n-gram lookup",
+                            config_.spec_config, spec.chunk_size, spec.max_spec_tokens, spec.max_batch_size);
+  engine_->EnableSpeculation(std::make_unique<SpecDecoder>(spec, std::move(proposer), model_.max_position_embeddings));
+  serving_.draft_model_path = spec.method == SpecMethod::kDraftModel ? spec.draft_model : "";
+  return OkStatus();
+}
+
+StatusOr<std::unique_ptr<Proposer>> SpecdServer::LoadDraftProposer(const SpecConfig& spec) {
+  std::error_code ec;
+  if (!spec.verifier_model.empty() && !std::filesystem::equivalent(spec.verifier_model, config_.model, ec)) {
+    return InvalidArgumentError(config_.spec_config + ": verifier_model " + spec.verifier_model +
+                                " is not the served model " + config_.model);
+  }
+  SPECD_ASSIGN_OR_RETURN(const ModelConfig draft_config, LoadModelConfig(spec.draft_model));
+  SPECD_ASSIGN_OR_RETURN(const auto draft_tokenizer, Tokenizer::FromFile(spec.draft_model + "/tokenizer.json"));
+  SPECD_RETURN_IF_ERROR(CheckDraftMatchesTarget(spec.draft_model, draft_config, *draft_tokenizer,
+                                                config_.model, model_, *tokenizer_));
+  const KvCacheConfig& cache = config_.engine.kv_cache;
+  SPECD_ASSIGN_OR_RETURN(auto runner, CpuRunner::Create(spec.draft_model, {.block_size = cache.block_size,
+                                                                           .num_blocks = cache.num_blocks}));
+  return std::unique_ptr<Proposer>(std::make_unique<DraftModelProposer>(std::move(runner), model_.eos_token_ids));
+}
+
 // Engine-derived metrics, read at scrape time (zeros while loading).
 metrics::EngineStatsSnapshot SpecdServer::EngineSnapshot() const {
   if (!serving_.accepting) return {};
   const EngineStats stats = engine_->stats();
   return {.running = stats.num_running, .waiting = stats.num_waiting, .kv_usage = stats.kv_usage,
           .prefix_queried_tokens = stats.prefix_queried_tokens,
-          .prefix_hit_tokens = stats.prefix_hit_tokens, .preemptions = stats.num_preemptions};
+          .prefix_hit_tokens = stats.prefix_hit_tokens, .preemptions = stats.num_preemptions,
+          .spec_drafts = stats.spec_verify_steps, .spec_draft_tokens = stats.spec_drafted_tokens,
+          .spec_accepted_tokens = stats.spec_accepted_tokens};
 }
 
 Status SpecdServer::Load() {
@@ -101,6 +142,7 @@ Status SpecdServer::Load() {
   SPECD_ASSIGN_OR_RETURN(auto runner, CpuRunner::Create(config_.model, {.block_size = cache.block_size,
                                                                         .num_blocks = cache.num_blocks}));
   engine_ = std::make_unique<EngineCore>(config_.engine, std::move(runner), model_);
+  SPECD_RETURN_IF_ERROR(EnableSpeculation());
   engine_->Start();
   workers_ = std::make_unique<WorkerPool>(kOutputWorkers);
   serving_.engine = engine_.get();

@@ -15,6 +15,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "engine/base/status.h"
+#include "engine/spec/proposer.h"
+#include "engine/spec/spec_config.h"
 #include "server/admin_service.h"
 #include "server/generation_service.h"
 #include "server/metrics/metrics_http_server.h"
@@ -44,6 +46,8 @@ class SpecdServer {
   Status Listen();
   Status ServeMetrics();
   Status Load();
+  Status EnableSpeculation();
+  StatusOr<std::unique_ptr<Proposer>> LoadDraftProposer(const SpecConfig& spec);
   metrics::EngineStatsSnapshot EngineSnapshot() const;
   void WatchLiveness();
 

@@ -16,6 +16,9 @@ struct EngineStatsSnapshot {
   int64_t prefix_queried_tokens = 0;  // monotonic: prompt tokens looked up in the prefix cache
   int64_t prefix_hit_tokens = 0;      // monotonic: of those, found cached
   int64_t preemptions = 0;            // monotonic: requests preempted (recompute)
+  int64_t spec_drafts = 0;            // monotonic: request-steps that verified drafts
+  int64_t spec_draft_tokens = 0;      // monotonic: draft tokens verified
+  int64_t spec_accepted_tokens = 0;   // monotonic: of those, accepted
 };
 
 using EngineStatsSource = std::function<EngineStatsSnapshot()>;

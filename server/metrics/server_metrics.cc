@@ -37,6 +37,34 @@ class EngineStatsCache {
   EngineStatsSnapshot last_;
 };
 
+// Speculative decoding: the engine's totals, and the two ratios people look at.
+void RegisterSpecDecodeStats(MetricsRegistry* registry, std::shared_ptr<EngineStatsCache> cache) {
+  auto read = [cache](auto field) {
+    return [cache, field] { return static_cast<double>(cache->Get().*field); };
+  };
+  registry->AddCallbackCounter("specd_spec_decode_num_drafts_total",
+                               "Request-steps that verified draft tokens.",
+                               read(&EngineStatsSnapshot::spec_drafts));
+  registry->AddCallbackCounter("specd_spec_decode_draft_tokens_total",
+                               "Draft tokens proposed for verification by speculative decoding.",
+                               read(&EngineStatsSnapshot::spec_draft_tokens));
+  registry->AddCallbackCounter("specd_spec_decode_accepted_tokens_total",
+                               "Draft tokens accepted by the target model's verification.",
+                               read(&EngineStatsSnapshot::spec_accepted_tokens));
+  const auto ratio = [cache](auto numerator, auto denominator) {
+    return [cache, numerator, denominator] {
+      const EngineStatsSnapshot s = cache->Get();
+      return s.*denominator == 0 ? 0.0 : static_cast<double>(s.*numerator) / static_cast<double>(s.*denominator);
+    };
+  };
+  registry->AddCallbackGauge("specd_spec_decode_acceptance_rate",
+                             "Accepted draft tokens / draft tokens, since start.",
+                             ratio(&EngineStatsSnapshot::spec_accepted_tokens, &EngineStatsSnapshot::spec_draft_tokens));
+  registry->AddCallbackGauge("specd_spec_decode_mean_accepted_length",
+                             "Accepted draft tokens per verification, since start.",
+                             ratio(&EngineStatsSnapshot::spec_accepted_tokens, &EngineStatsSnapshot::spec_drafts));
+}
+
 void RegisterEngineStats(MetricsRegistry* registry, EngineStatsSource source) {
   auto cache = std::make_shared<EngineStatsCache>(std::move(source));
   registry->AddPreScrapeHook([cache] { cache->Refresh(); });
@@ -61,6 +89,7 @@ void RegisterEngineStats(MetricsRegistry* registry, EngineStatsSource source) {
   registry->AddCallbackCounter("specd_num_preemptions_total",
                                "Requests preempted (KV blocks freed, recomputed later).",
                                read(&EngineStatsSnapshot::preemptions));
+  RegisterSpecDecodeStats(registry, cache);
 }
 
 }  // namespace
@@ -82,16 +111,10 @@ ServerMetrics::ServerMetrics(MetricsRegistry* registry, EngineStatsSource engine
           registry->AddCounter("specd_prompt_tokens_total", "Prompt tokens processed.").Get()),
       generation_tokens_total(
           registry->AddCounter("specd_generation_tokens_total", "Tokens generated.").Get()),
-      spec_decode_draft_tokens_total(
-          registry
-              ->AddCounter("specd_spec_decode_draft_tokens_total",
-                           "Draft tokens proposed for verification by speculative decoding.")
-              .Get()),
-      spec_decode_accepted_tokens_total(
-          registry
-              ->AddCounter("specd_spec_decode_accepted_tokens_total",
-                           "Draft tokens accepted by the target model's verification.")
-              .Get()),
+      spec_decode_accepted_per_position_total(registry->AddCounter(
+          "specd_spec_decode_accepted_per_position_total",
+          "Draft tokens accepted at each draft position (0 is the first draft), by finished requests.",
+          {"position"})),
       requests_finished_total(registry->AddCounter("specd_requests_finished_total",
                                                    "Requests finished, by finish reason and QoS "
                                                    "class.",
@@ -104,6 +127,12 @@ ServerMetrics::ServerMetrics(MetricsRegistry* registry, EngineStatsSource engine
 
 void ServerMetrics::CountFinished(std::string_view reason, std::string_view qos_class) {
   requests_finished_total.WithLabels({reason, qos_class}).Increment();
+}
+
+void ServerMetrics::CountAcceptedPerPosition(const std::vector<int64_t>& accepted) {
+  for (size_t position = 0; position < accepted.size(); ++position) {
+    spec_decode_accepted_per_position_total.WithLabels({std::to_string(position)}).Increment(accepted[position]);
+  }
 }
 
 void ServerMetrics::CountRejected(StatusCode code) {

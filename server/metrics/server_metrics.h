@@ -9,6 +9,7 @@
 
 #include <array>
 #include <string_view>
+#include <vector>
 
 #include "engine/base/status.h"
 #include "server/metrics/engine_stats_snapshot.h"
@@ -32,6 +33,8 @@ struct ServerMetrics {
 
   // requests_finished_total{reason, qos_class} += 1.
   void CountFinished(std::string_view reason, std::string_view qos_class);
+  // spec_decode_accepted_per_position_total{position} += accepted[position].
+  void CountAcceptedPerPosition(const std::vector<int64_t>& accepted);
   // requests_rejected_total{code} += 1, code spelled as gRPC does ("RESOURCE_EXHAUSTED").
   void CountRejected(StatusCode code);
 
@@ -41,8 +44,7 @@ struct ServerMetrics {
   Histogram& request_queue_time_seconds;
   Counter& prompt_tokens_total;
   Counter& generation_tokens_total;
-  Counter& spec_decode_draft_tokens_total;
-  Counter& spec_decode_accepted_tokens_total;
+  MetricFamily<Counter>& spec_decode_accepted_per_position_total;  // labels: position
   MetricFamily<Counter>& requests_finished_total;  // labels: reason, qos_class
   MetricFamily<Counter>& requests_rejected_total;  // labels: code
 };

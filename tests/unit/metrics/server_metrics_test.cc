@@ -27,8 +27,12 @@ TEST_CASE("ServerMetrics registers every specd_ metric with its type", "[cpu]") 
       {"specd_request_queue_time_seconds", "histogram"},
       {"specd_prompt_tokens_total", "counter"},
       {"specd_generation_tokens_total", "counter"},
+      {"specd_spec_decode_num_drafts_total", "counter"},
       {"specd_spec_decode_draft_tokens_total", "counter"},
       {"specd_spec_decode_accepted_tokens_total", "counter"},
+      {"specd_spec_decode_acceptance_rate", "gauge"},
+      {"specd_spec_decode_mean_accepted_length", "gauge"},
+      {"specd_spec_decode_accepted_per_position_total", "counter"},
       {"specd_requests_finished_total", "counter"},
       {"specd_requests_rejected_total", "counter"},
       {"specd_num_requests_running", "gauge"},
@@ -80,6 +84,9 @@ TEST_CASE("engine stats are snapshotted once per scrape", "[cpu]") {
     snapshot.prefix_queried_tokens = 1024;
     snapshot.prefix_hit_tokens = 512;
     snapshot.preemptions = 2;
+    snapshot.spec_drafts = 4;
+    snapshot.spec_draft_tokens = 16;
+    snapshot.spec_accepted_tokens = 10;
     return snapshot;
   });
   metrics_test::ParsedMetrics parsed = Scrape(registry);
@@ -90,6 +97,11 @@ TEST_CASE("engine stats are snapshotted once per scrape", "[cpu]") {
   CHECK(parsed.Find("specd_prefix_cache_queries_tokens_total") == 1024);
   CHECK(parsed.Find("specd_prefix_cache_hits_tokens_total") == 512);
   CHECK(parsed.Find("specd_num_preemptions_total") == 2);
+  CHECK(parsed.Find("specd_spec_decode_num_drafts_total") == 4);
+  CHECK(parsed.Find("specd_spec_decode_draft_tokens_total") == 16);
+  CHECK(parsed.Find("specd_spec_decode_accepted_tokens_total") == 10);
+  CHECK(parsed.Find("specd_spec_decode_acceptance_rate") == 0.625);
+  CHECK(parsed.Find("specd_spec_decode_mean_accepted_length") == 2.5);
   parsed = Scrape(registry);
   CHECK(calls == 2);
   CHECK(parsed.Find("specd_num_requests_running") == 6);
@@ -106,8 +118,7 @@ TEST_CASE("finished and rejected requests are counted by label", "[cpu]") {
   metrics.CountRejected(StatusCode::kResourceExhausted);
   metrics.prompt_tokens_total.Increment(17);
   metrics.generation_tokens_total.Increment(5);
-  metrics.spec_decode_draft_tokens_total.Increment(8);
-  metrics.spec_decode_accepted_tokens_total.Increment(6);
+  metrics.CountAcceptedPerPosition({5, 3, 1});
   const metrics_test::ParsedMetrics parsed = Scrape(registry);
   using metrics_test::Labels;
   CHECK(parsed.Find("specd_requests_finished_total",
@@ -118,8 +129,8 @@ TEST_CASE("finished and rejected requests are counted by label", "[cpu]") {
   CHECK(parsed.Find("specd_requests_rejected_total{code=\"UNAVAILABLE\"}") == 1);
   CHECK(parsed.Find("specd_prompt_tokens_total") == 17);
   CHECK(parsed.Find("specd_generation_tokens_total") == 5);
-  CHECK(parsed.Find("specd_spec_decode_draft_tokens_total") == 8);
-  CHECK(parsed.Find("specd_spec_decode_accepted_tokens_total") == 6);
+  CHECK(parsed.Find("specd_spec_decode_accepted_per_position_total{position=\"0\"}") == 5);
+  CHECK(parsed.Find("specd_spec_decode_accepted_per_position_total{position=\"2\"}") == 1);
 }
 
 }  // namespace
