@@ -1,0 +1,202 @@
+// Speculative decoding on the bundled pair (models/specd-code-target, drafted by
+// models/specd-code-draft or by n-gram lookup), on the CPU runner: tokens per second and mean
+// accepted length without speculation and for k = 1..8, at batch 1 and 8; and the effect of the
+// max_batch_size back-off at batch 16. Prompts: the 16 held-out code prompts of
+// tests/data/bundled_target/references.json, greedy, 48 new tokens each. Prints a table and
+// writes bench/results/spec_decode_cpu.json.
+//
+// usage: specd_bench_spec_decode [--out FILE] [--new-tokens N] [--max-k K]
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/base/flag_parser.h"
+#include "engine/base/json_fields.h"
+#include "engine/base/logging.h"
+#include "engine/core/engine_core.h"
+#include "engine/core/output_sink.h"
+#include "engine/runner/cpu_runner.h"
+#include "engine/spec/draft_model_proposer.h"
+#include "engine/spec/ngram_proposer.h"
+
+namespace specd {
+namespace {
+
+const std::string kSource = SPECD_SOURCE_DIR;
+const std::string kTarget = kSource + "/models/specd-code-target";
+const std::string kDraft = kSource + "/models/specd-code-draft";
+
+std::string CpuName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown cpu";
+}
+
+// Blocks until the request's final delta.
+class WaitingSink : public OutputSink {
+ public:
+  void OnDelta(const RequestDelta& delta) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    tokens_ += static_cast<int64_t>(delta.tokens.size());
+    done_ = delta.finish_reason.has_value();
+    cv_.notify_all();
+  }
+  int64_t Wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [this] { return done_; });
+    return tokens_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int64_t tokens_ = 0;
+  bool done_ = false;
+};
+
+struct Row {
+  std::string method;
+  int k = 0;
+  int batch = 0;
+  int max_batch_size = 0;
+  double tokens_per_second = 0;
+  double mean_accepted = 0;
+  double acceptance_rate = 0;
+};
+
+std::unique_ptr<EngineCore> MakeEngine(const SpecConfig& spec) {
+  EngineConfig config;
+  config.max_num_seqs = 32;
+  config.kv_cache = {.num_blocks = 512, .block_size = 16, .enable_prefix_caching = false};
+  const CpuRunnerOptions options{.block_size = 16, .num_blocks = 512};
+  auto runner = CpuRunner::Create(kTarget, options);
+  SPECD_CHECK(runner.ok()) << runner.status().ToString();
+  const ModelConfig model = (*runner)->config();
+  auto engine = std::make_unique<EngineCore>(config, std::move(runner).value(), model, false);
+  std::unique_ptr<Proposer> proposer;
+  if (spec.method == SpecMethod::kDraftModel) {
+    auto draft = CpuRunner::Create(kDraft, options);
+    SPECD_CHECK(draft.ok()) << draft.status().ToString();
+    proposer = std::make_unique<DraftModelProposer>(std::move(draft).value(), model.eos_token_ids);
+  } else if (spec.method == SpecMethod::kNgramLookup) {
+    proposer = std::make_unique<NgramProposer>(spec.ngram_min, spec.ngram_max);
+  }
+  if (proposer) engine->EnableSpeculation(std::make_unique<SpecDecoder>(spec, std::move(proposer), model.max_position_embeddings));
+  engine->Start();
+  return engine;
+}
+
+// Runs every prompt, `batch` at a time; tokens per second over the whole run.
+Row Measure(const SpecConfig& spec, const std::vector<std::vector<int32_t>>& prompts, int batch, int new_tokens) {
+  auto engine = MakeEngine(spec);
+  int64_t tokens = 0;
+  int next_id = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t first = 0; first < prompts.size(); first += static_cast<size_t>(batch)) {
+    std::vector<std::shared_ptr<WaitingSink>> sinks;
+    for (size_t i = first; i < std::min(prompts.size(), first + static_cast<size_t>(batch)); ++i) {
+      auto sink = std::make_shared<WaitingSink>();
+      SamplingParams sampling;
+      sampling.temperature = 0.0f;
+      sampling.max_tokens = new_tokens;
+      sampling.ignore_eos = true;
+      const Status submitted = engine->Submit({.request_id = "r" + std::to_string(next_id++),
+                                               .prompt_token_ids = prompts[i], .sampling = sampling,
+                                               .priority = 0, .qos_class = "", .cache_salt = "",
+                                               .deadline = std::nullopt, .sink = sink});
+      SPECD_CHECK(submitted.ok()) << submitted.ToString();
+      sinks.push_back(sink);
+    }
+    for (auto& sink : sinks) tokens += sink->Wait();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const EngineStats stats = engine->stats();
+  Row row;
+  row.tokens_per_second = static_cast<double>(tokens) / seconds;
+  row.batch = batch;
+  if (stats.spec_verify_steps > 0) {
+    row.mean_accepted = static_cast<double>(stats.spec_accepted_tokens) / static_cast<double>(stats.spec_verify_steps);
+    row.acceptance_rate = static_cast<double>(stats.spec_accepted_tokens) / static_cast<double>(stats.spec_drafted_tokens);
+  }
+  return row;
+}
+
+SpecConfig FixedLength(SpecMethod method, int k, int max_batch_size) {
+  SpecConfig spec;
+  spec.method = method;
+  spec.chunk_size = spec.max_spec_tokens = spec.fallback_chunk_size = k;
+  spec.acceptance_target = 0.0;  // fixed length: no adaptation
+  spec.ngram_min = 1;
+  spec.ngram_max = 3;
+  spec.max_batch_size = max_batch_size;
+  return spec;
+}
+
+std::vector<std::vector<int32_t>> Prompts() {
+  auto json = ReadJsonObjectFile(kSource + "/tests/data/bundled_target/references.json");
+  SPECD_CHECK(json.ok()) << json.status().ToString();
+  std::vector<std::vector<int32_t>> prompts;
+  for (const auto& prompt : (*json)["prompts"]) prompts.push_back(prompt["prompt_ids"].get<std::vector<int32_t>>());
+  return prompts;
+}
+
+}  // namespace
+}  // namespace specd
+
+int main(int argc, char** argv) {
+  using namespace specd;
+  FlagParser flags({"out", "new-tokens", "max-k"}, {});
+  const Status parsed = flags.Parse(std::vector<std::string>(argv + 1, argv + argc));
+  const auto new_tokens = flags.GetInt("new-tokens", 48);
+  const auto max_k = flags.GetInt("max-k", 8);
+  if (!parsed.ok() || !new_tokens.ok() || !max_k.ok() || *new_tokens < 1 || *max_k < 1 || *max_k > 16) {
+    std::cerr << "usage: specd_bench_spec_decode [--out FILE] [--new-tokens N] [--max-k 1..16]\n";
+    return 2;
+  }
+  SetLogLevel("warn");
+  const auto prompts = Prompts();
+  std::vector<Row> rows;
+  const auto run = [&](std::string method, SpecMethod m, int k, int batch, int max_batch_size) {
+    Row row = Measure(FixedLength(m, k, max_batch_size), prompts, batch, static_cast<int>(*new_tokens));
+    row.method = std::move(method);
+    row.k = m == SpecMethod::kNone ? 0 : k;
+    row.max_batch_size = max_batch_size;
+    std::printf("%-12s k=%d batch %2d  %8.1f tok/s  mean accepted %.2f  acceptance %.2f\n", row.method.c_str(),
+                row.k, row.batch, row.tokens_per_second, row.mean_accepted, row.acceptance_rate);
+    std::fflush(stdout);
+    rows.push_back(row);
+  };
+  std::printf("speculative decoding on the bundled pair, CPU runner (%s)\n", CpuName().c_str());
+  for (int batch : {1, 8}) {
+    run("none", SpecMethod::kNone, 1, batch, 32);
+    for (int k = 1; k <= *max_k; ++k) run("draft_model", SpecMethod::kDraftModel, k, batch, 32);
+    for (int k = 1; k <= *max_k; ++k) run("n_gram", SpecMethod::kNgramLookup, k, batch, 32);
+  }
+  // The back-off knob at batch 16: speculation on (max_batch_size 32) against off (8).
+  run("none", SpecMethod::kNone, 1, 16, 32);
+  run("draft_model", SpecMethod::kDraftModel, 4, 16, 32);
+  run("draft_model", SpecMethod::kDraftModel, 4, 16, 8);
+  nlohmann::json results = {{"benchmark", "spec_decode"}, {"machine", CpuName()}, {"runner", "cpu"},
+                            {"target", "models/specd-code-target"}, {"draft", "models/specd-code-draft"},
+                            {"prompts", prompts.size()}, {"new_tokens", *new_tokens}, {"greedy", true},
+                            {"rows", nlohmann::json::array()}};
+  for (const Row& row : rows) {
+    results["rows"].push_back({{"method", row.method}, {"k", row.k}, {"batch", row.batch},
+                               {"max_batch_size", row.max_batch_size},
+                               {"tokens_per_second", row.tokens_per_second},
+                               {"mean_accepted_length", row.mean_accepted},
+                               {"acceptance_rate", row.acceptance_rate}});
+  }
+  const std::string out = flags.GetString("out", "bench/results/spec_decode_cpu.json");
+  std::ofstream(out) << results.dump(2) << "\n";
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
