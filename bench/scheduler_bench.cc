@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/machine_name.h"
 #include "engine/base/flag_parser.h"
 #include "engine/core/scheduler.h"
 
@@ -19,15 +20,6 @@ namespace {
 
 constexpr int64_t kPromptTokens = 128;
 constexpr int32_t kMaxTokens = 4096;
-
-std::string CpuName() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown cpu";
-}
 
 // The runner's side of a step without the runner: every sequence that asks gets token 7.
 ModelOutput NullOutput(const StepPlan& plan) {
@@ -98,7 +90,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string out = flags.GetString("out", "bench/results/scheduler_step.json");
-  nlohmann::json results = {{"benchmark", "scheduler_step"}, {"machine", specd::CpuName()},
+  nlohmann::json results = {{"benchmark", "scheduler_step"}, {"machine", specd::bench::CpuName()},
                             {"runner", "null"}, {"prompt_tokens", specd::kPromptTokens},
                             {"steps", *steps}, {"target_us_at_256", 100}, {"rows", nlohmann::json::array()}};
   std::cout << "scheduler + KV manager per step (" << results["machine"].get<std::string>() << ")\n";

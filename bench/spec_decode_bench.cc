@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/machine_name.h"
 #include "engine/base/flag_parser.h"
 #include "engine/base/json_fields.h"
 #include "engine/base/logging.h"
@@ -30,15 +31,6 @@ namespace {
 const std::string kSource = SPECD_SOURCE_DIR;
 const std::string kTarget = kSource + "/models/specd-code-target";
 const std::string kDraft = kSource + "/models/specd-code-draft";
-
-std::string CpuName() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown cpu";
-}
 
 // Blocks until the request's final delta.
 class WaitingSink : public OutputSink {
@@ -174,7 +166,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     rows.push_back(row);
   };
-  std::printf("speculative decoding on the bundled pair, CPU runner (%s)\n", CpuName().c_str());
+  std::printf("speculative decoding on the bundled pair, CPU runner (%s)\n", bench::CpuName().c_str());
   for (int batch : {1, 8}) {
     run("none", SpecMethod::kNone, 1, batch, 32);
     for (int k = 1; k <= *max_k; ++k) run("draft_model", SpecMethod::kDraftModel, k, batch, 32);
@@ -184,7 +176,7 @@ int main(int argc, char** argv) {
   run("none", SpecMethod::kNone, 1, 16, 32);
   run("draft_model", SpecMethod::kDraftModel, 4, 16, 32);
   run("draft_model", SpecMethod::kDraftModel, 4, 16, 8);
-  nlohmann::json results = {{"benchmark", "spec_decode"}, {"machine", CpuName()}, {"runner", "cpu"},
+  nlohmann::json results = {{"benchmark", "spec_decode"}, {"machine", bench::CpuName()}, {"runner", "cpu"},
                             {"target", "models/specd-code-target"}, {"draft", "models/specd-code-draft"},
                             {"prompts", prompts.size()}, {"new_tokens", *new_tokens}, {"greedy", true},
                             {"rows", nlohmann::json::array()}};

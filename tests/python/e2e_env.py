@@ -79,8 +79,10 @@ class Stubs:
         plugin = f"--plugin=protoc-gen-grpc={GRPC_PYTHON_PLUGIN}"
         specd_protos = [os.path.join(protos, "specd", "v1", n) for n in ("generation.proto", "admin.proto")]
         _run([PROTOC, "-I", protos, f"--python_out={out}", f"--grpc_out={out}", plugin, *specd_protos])
-        _run([PROTOC, "-I", _HERE, f"--python_out={out}", f"--grpc_out={out}", plugin,
-              os.path.join(_HERE, "health.proto")])
+        # As a top-level module: a "grpc" package would be shadowed by grpcio's own.
+        health_dir = os.path.join(protos, "grpc", "health", "v1")
+        _run([PROTOC, "-I", health_dir, f"--python_out={out}", f"--grpc_out={out}", plugin,
+              os.path.join(health_dir, "health.proto")])
         sys.path.insert(0, out)
         self.generation = importlib.import_module("specd.v1.generation_pb2")
         self.generation_grpc = importlib.import_module("specd.v1.generation_pb2_grpc")

@@ -11,7 +11,7 @@
 
 #include "engine/base/flag_parser.h"
 #include "engine/base/status.h"
-#include "health.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "specd/v1/admin.grpc.pb.h"
 #include "specd/v1/generation.grpc.pb.h"
 
