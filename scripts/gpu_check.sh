@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the [gpu] tests on the GPU machine, from binaries built on the Debian machine and carried
 # with their libraries in .gpu/ (the GPU machine has no gRPC, spdlog or PCRE2 development files):
-#   here:  bash scripts/build.sh && ../shared/device/bundle-libs.sh build/bin/specd_gpu_tests .gpu/
+#   here:  bash scripts/build.sh && ../shared/device/bundle-libs.sh build/bin/specd_gpu_tests .gpu/ && strip .gpu/specd_*
 #   there: bash scripts/gpu_check.sh          (with .gpu carried; results under $OUT)
 set -euo pipefail
 cd "$(dirname "$0")/.."

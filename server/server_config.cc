@@ -10,14 +10,16 @@ constexpr int64_t kMaxPort = 65535;
 
 Status ParseFields(const JsonFields& fields, ServerConfig& config) {
   SPECD_RETURN_IF_ERROR(fields.RejectUnknownKeys(
-      {"model", "runner", "listen", "metrics_port", "drain_timeout_seconds", "log_level",
+      {"model", "runner", "gpu_memory_utilization", "listen", "metrics_port", "drain_timeout_seconds", "log_level",
        "spec_config", "engine"}));
   SPECD_ASSIGN_OR_RETURN(config.model, fields.String("model", config.model));
   SPECD_ASSIGN_OR_RETURN(config.runner, fields.String("runner", config.runner));
-  if (config.runner != "cpu") {
-    return fields.Error("'runner' must be \"cpu\" (the CUDA runner is not built yet), got \"" +
-                        config.runner + "\"");
+  if (config.runner != "cpu" && config.runner != "cuda") {
+    return fields.Error("'runner' must be \"cpu\" or \"cuda\", got \"" + config.runner + "\"");
   }
+  SPECD_ASSIGN_OR_RETURN(config.gpu_memory_utilization,
+                         fields.PositiveNumber("gpu_memory_utilization", config.gpu_memory_utilization));
+  if (config.gpu_memory_utilization > 1) return fields.Error("'gpu_memory_utilization' must be at most 1");
   SPECD_ASSIGN_OR_RETURN(config.listen, fields.String("listen", config.listen));
   if (config.listen.rfind(':') == std::string::npos) {
     return fields.Error("'listen' must be HOST:PORT, got \"" + config.listen + "\"");
@@ -57,7 +59,8 @@ nlohmann::json EngineConfigToJson(const EngineConfig& config) {
 }
 
 nlohmann::json ServerConfig::ToJson() const {
-  return {{"model", model}, {"runner", runner}, {"listen", listen}, {"metrics_port", metrics_port},
+  return {{"model", model}, {"runner", runner}, {"gpu_memory_utilization", gpu_memory_utilization},
+          {"listen", listen}, {"metrics_port", metrics_port},
           {"drain_timeout_seconds", drain_timeout_seconds}, {"log_level", log_level},
           {"spec_config", spec_config},
           {"engine", EngineConfigToJson(engine)}};

@@ -4,7 +4,10 @@
 // {
 //   "model": "models/specd-code-target",  a Hugging Face folder; relative paths are resolved
 //                                          against the directory `specd serve` runs in
-//   "runner": "cpu",                       "cpu" (the CUDA runner comes with the CUDA issue)
+//   "runner": "cpu",                       "cpu", or "cuda" (builds with CUDA)
+//   "gpu_memory_utilization": 0.9,         cuda: fraction of GPU memory for weights, activations
+//                                          and the KV cache (engine.kv_cache.num_blocks 0: all
+//                                          that is left goes to KV blocks)
 //   "listen": "127.0.0.1:50051",           gRPC address; port 0 picks a free port
 //   "metrics_port": 9400,                  Prometheus /metrics on the listen host; 0: a free
 //                                          port; -1: no metrics endpoint
@@ -28,6 +31,7 @@ namespace specd {
 struct ServerConfig {
   std::string model = "models/specd-code-target";
   std::string runner = "cpu";
+  double gpu_memory_utilization = 0.9;
   std::string listen = "127.0.0.1:50051";
   int32_t metrics_port = 9400;
   double drain_timeout_seconds = 30.0;

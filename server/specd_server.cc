@@ -10,6 +10,9 @@
 #include "engine/base/logging.h"
 #include "engine/model/model_weights.h"
 #include "engine/runner/cpu_runner.h"
+#ifdef SPECD_WITH_CUDA_RUNNER
+#include "engine/runner/cuda/cuda_runner.h"
+#endif
 #include "engine/spec/draft_model_proposer.h"
 #include "engine/spec/ngram_proposer.h"
 
@@ -87,6 +90,24 @@ Status SpecdServer::ServeMetrics() {
   return metrics_http_->Start();
 }
 
+// The runner the config names, over `model_dir`, with `num_blocks` KV blocks (0: from memory).
+StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string& model_dir, int64_t num_blocks) const {
+  const int64_t block_size = config_.engine.kv_cache.block_size;
+  if (config_.runner == "cuda") {
+#ifdef SPECD_WITH_CUDA_RUNNER
+    SPECD_ASSIGN_OR_RETURN(auto runner, CudaRunner::Create(model_dir, {.block_size = block_size, .num_blocks = num_blocks,
+        .gpu_memory_utilization = config_.gpu_memory_utilization,
+        .max_num_tokens = config_.engine.max_num_batched_tokens}));
+    return std::unique_ptr<ModelRunner>(std::move(runner));
+#else
+    return UnimplementedError("this build has no CUDA runner (configured with SPECD_WITH_CUDA=OFF)");
+#endif
+  }
+  if (num_blocks == 0) return InvalidArgumentError("kv_cache.num_blocks 0 (size from GPU memory) needs the cuda runner");
+  SPECD_ASSIGN_OR_RETURN(auto runner, CpuRunner::Create(model_dir, {.block_size = block_size, .num_blocks = num_blocks}));
+  return std::unique_ptr<ModelRunner>(std::move(runner));
+}
+
 // The proposer the spec config asks for, wired into the engine (before it starts).
 Status SpecdServer::EnableSpeculation() {
   if (config_.spec_config.empty()) return OkStatus();
@@ -117,9 +138,8 @@ StatusOr<std::unique_ptr<Proposer>> SpecdServer::LoadDraftProposer(const SpecCon
   SPECD_ASSIGN_OR_RETURN(const auto draft_tokenizer, Tokenizer::FromFile(spec.draft_model + "/tokenizer.json"));
   SPECD_RETURN_IF_ERROR(CheckDraftMatchesTarget(spec.draft_model, draft_config, *draft_tokenizer,
                                                 config_.model, model_, *tokenizer_));
-  const KvCacheConfig& cache = config_.engine.kv_cache;
-  SPECD_ASSIGN_OR_RETURN(auto runner, CpuRunner::Create(spec.draft_model, {.block_size = cache.block_size,
-                                                                           .num_blocks = cache.num_blocks}));
+  // The draft's KV cache has the target's shape: the same block ids index both.
+  SPECD_ASSIGN_OR_RETURN(auto runner, MakeRunner(spec.draft_model, engine_config_.kv_cache.num_blocks));
   return std::unique_ptr<Proposer>(std::make_unique<DraftModelProposer>(std::move(runner), model_.eos_token_ids));
 }
 
@@ -138,10 +158,12 @@ Status SpecdServer::Load() {
   const auto logger = GetLogger("server");
   SPECD_ASSIGN_OR_RETURN(tokenizer_, Tokenizer::FromFile(config_.model + "/tokenizer.json"));
   SPECD_ASSIGN_OR_RETURN(model_, LoadModelConfig(config_.model));
-  const KvCacheConfig& cache = config_.engine.kv_cache;
-  SPECD_ASSIGN_OR_RETURN(auto runner, CpuRunner::Create(config_.model, {.block_size = cache.block_size,
-                                                                        .num_blocks = cache.num_blocks}));
-  engine_ = std::make_unique<EngineCore>(config_.engine, std::move(runner), model_);
+  SPECD_ASSIGN_OR_RETURN(auto runner, MakeRunner(config_.model, config_.engine.kv_cache.num_blocks));
+  // The runner may have sized the KV cache itself (num_blocks 0 on the GPU).
+  engine_config_ = config_.engine;
+  engine_config_.kv_cache.num_blocks = static_cast<int32_t>(runner->kv_cache_shape().num_blocks);
+  const KvCacheConfig& cache = engine_config_.kv_cache;
+  engine_ = std::make_unique<EngineCore>(engine_config_, std::move(runner), model_);
   SPECD_RETURN_IF_ERROR(EnableSpeculation());
   engine_->Start();
   workers_ = std::make_unique<WorkerPool>(kOutputWorkers);

@@ -47,6 +47,7 @@ class SpecdServer {
   Status ServeMetrics();
   Status Load();
   Status EnableSpeculation();
+  StatusOr<std::unique_ptr<ModelRunner>> MakeRunner(const std::string& model_dir, int64_t num_blocks) const;
   StatusOr<std::unique_ptr<Proposer>> LoadDraftProposer(const SpecConfig& spec);
   metrics::EngineStatsSnapshot EngineSnapshot() const;
   void WatchLiveness();
@@ -60,6 +61,7 @@ class SpecdServer {
   ServingContext serving_;
   std::unique_ptr<Tokenizer> tokenizer_;
   ModelConfig model_;
+  EngineConfig engine_config_;  // config_.engine with the KV block count the runner chose
   std::unique_ptr<EngineCore> engine_;
   std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<GenerationService> generation_service_;

@@ -16,7 +16,7 @@ constexpr int64_t kMaxBlockSize = 1024;
 Status ParseKvCache(const JsonFields& fields, KvCacheConfig& cache) {
   SPECD_RETURN_IF_ERROR(fields.RejectUnknownKeys({"block_size", "num_blocks", "enable_prefix_caching"}));
   SPECD_ASSIGN_OR_RETURN(const int64_t block_size, fields.IntInRange("block_size", cache.block_size, 1, kMaxBlockSize));
-  SPECD_ASSIGN_OR_RETURN(const int64_t num_blocks, fields.IntInRange("num_blocks", cache.num_blocks, 1, kMaxBlocks));
+  SPECD_ASSIGN_OR_RETURN(const int64_t num_blocks, fields.IntInRange("num_blocks", cache.num_blocks, 0, kMaxBlocks));
   SPECD_ASSIGN_OR_RETURN(cache.enable_prefix_caching, fields.Bool("enable_prefix_caching", cache.enable_prefix_caching));
   cache.block_size = static_cast<int32_t>(block_size);
   cache.num_blocks = static_cast<int32_t>(num_blocks);

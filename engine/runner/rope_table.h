@@ -20,6 +20,9 @@ class RopeTable {
   // Rotates `num_heads` consecutive vectors of head_dim floats in place, for `position`.
   void Apply(float* heads, int64_t num_heads, int64_t position) const;  // heads: [num_heads, head_dim]
 
+  // [head_dim / 2]; the CUDA runner's RoPE kernel uses the same frequencies.
+  const std::vector<float>& inv_freq() const { return inv_freq_; }
+
  private:
   int64_t head_dim_;
   std::vector<float> inv_freq_;  // [head_dim / 2]

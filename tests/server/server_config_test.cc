@@ -30,7 +30,9 @@ TEST_CASE("server config: the CPU preset loads and round-trips through ToJson", 
 TEST_CASE("server config: errors name the key", "[cpu]") {
   CHECK(Error(R"({"modle": "x"})") == "INVALID_ARGUMENT: s.json: unknown key 'modle'");
   CHECK(Error(R"({"runner": "tpu"})") ==
-        "INVALID_ARGUMENT: s.json: 'runner' must be \"cpu\" (the CUDA runner is not built yet), got \"tpu\"");
+        "INVALID_ARGUMENT: s.json: 'runner' must be \"cpu\" or \"cuda\", got \"tpu\"");
+  CHECK(Error(R"({"gpu_memory_utilization": 1.5})") ==
+        "INVALID_ARGUMENT: s.json: 'gpu_memory_utilization' must be at most 1");
   CHECK(Error(R"({"listen": "50051"})") == "INVALID_ARGUMENT: s.json: 'listen' must be HOST:PORT, got \"50051\"");
   CHECK(Error(R"({"metrics_port": 70000})") ==
         "INVALID_ARGUMENT: s.json: 'metrics_port' must be an integer in [-1, 65535], got 70000");

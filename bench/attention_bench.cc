@@ -1,0 +1,152 @@
+// Our paged attention kernel alone, bf16, on random inputs (kernels/paged_attention.h):
+//   decode: 32 query / 8 KV heads, head dim 128, block size 16, one query token per sequence at
+//           batch x context of 32 x 4096, 1 x 65536 and 1 x 8192; effective bandwidth = K and V
+//           bytes read / time.
+//   prefill: causal, 4 sequences x 4096 tokens, 32 heads (32 KV heads), head dim 128; TFLOP/s
+//           counting 4 * s^2 * d / 2 per head and sequence (the causal half of QK^T and PV).
+// Block tables are shuffled so the cache is read out of order, as it is in a server. Times are
+// CUDA-event means over repeated launches after a warm-up. Prints JSON lines; --out writes them
+// as one JSON array.
+//
+// usage: specd_bench_attention [--out FILE]
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/gpu_name.h"
+#include "engine/base/flag_parser.h"
+#include "engine/base/logging.h"
+#include "engine/runner/cuda/device_buffer.h"
+#include "kernels/paged_attention.h"
+#include "kernels/random_fill.h"
+
+namespace specd {
+namespace {
+
+constexpr int kHeadDim = 128;
+constexpr int kBlockSize = 16;
+
+struct Case {
+  std::string kind;  // "decode" or "prefill"
+  int batch = 0;
+  int context = 0;   // tokens per sequence
+  int num_heads = 0;
+  int num_kv_heads = 0;
+};
+
+void Check(cudaError_t error, const char* what) { SPECD_CHECK(error == cudaSuccess) << what << ": " << cudaGetErrorString(error); }
+void Check(const Status& status) { SPECD_CHECK(status.ok()) << status.ToString(); }
+
+void Fill(DeviceBuffer<__nv_bfloat16>& buffer, size_t count, uint64_t seed, const char* what) {
+  Check(buffer.Allocate(count, what));
+  Check(kernels::LaunchRandomFill({buffer.get(), static_cast<int64_t>(count), seed, 0.0f, 1.0f}, nullptr), what);
+}
+
+template <typename T>
+void Upload(DeviceBuffer<T>& buffer, const std::vector<T>& host, const char* what) {
+  Check(buffer.Allocate(host.size(), what));
+  Check(cudaMemcpy(buffer.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), what);
+}
+
+// Mean milliseconds per launch.
+double TimeLaunches(const kernels::PagedAttentionParams& params, int iterations) {
+  for (int i = 0; i < 3; ++i) Check(kernels::LaunchPagedAttention(params, nullptr), "warm-up");
+  cudaEvent_t start, stop;
+  Check(cudaEventCreate(&start), "event");
+  Check(cudaEventCreate(&stop), "event");
+  Check(cudaEventRecord(start), "record");
+  for (int i = 0; i < iterations; ++i) Check(kernels::LaunchPagedAttention(params, nullptr), "launch");
+  Check(cudaEventRecord(stop), "record");
+  Check(cudaEventSynchronize(stop), "synchronize");
+  float ms = 0;
+  Check(cudaEventElapsedTime(&ms, start, stop), "elapsed");
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return ms / iterations;
+}
+
+nlohmann::json Run(const Case& c) {
+  const bool decode = c.kind == "decode";
+  const int blocks_per_seq = (c.context + kBlockSize - 1) / kBlockSize;
+  const int num_blocks = c.batch * blocks_per_seq;
+  const int tokens = decode ? c.batch : c.batch * c.context;
+  const size_t cache_elements = static_cast<size_t>(num_blocks) * kBlockSize * c.num_kv_heads * kHeadDim;
+  DeviceBuffer<__nv_bfloat16> q, k_cache, v_cache, out;
+  Fill(q, static_cast<size_t>(tokens) * c.num_heads * kHeadDim, 1, "q");
+  Fill(k_cache, cache_elements, 2, "k cache");
+  Fill(v_cache, cache_elements, 3, "v cache");
+  Check(out.Allocate(static_cast<size_t>(tokens) * c.num_heads * kHeadDim, "out"));
+
+  std::vector<int> tables(static_cast<size_t>(num_blocks));
+  std::iota(tables.begin(), tables.end(), 0);
+  std::shuffle(tables.begin(), tables.end(), std::mt19937(5));
+  std::vector<int> token_seq, positions;
+  for (int s = 0; s < c.batch; ++s) {
+    for (int p = decode ? c.context - 1 : 0; p < c.context; ++p) {
+      token_seq.push_back(s);
+      positions.push_back(p);
+    }
+  }
+  DeviceBuffer<int> tables_d, token_seq_d, positions_d;
+  Upload(tables_d, tables, "block tables");
+  Upload(token_seq_d, token_seq, "token sequences");
+  Upload(positions_d, positions, "positions");
+
+  kernels::PagedAttentionParams p;
+  p.q = q.get();
+  p.q_stride = c.num_heads * kHeadDim;
+  p.k_cache = k_cache.get();
+  p.v_cache = v_cache.get();
+  p.block_tables = tables_d.get();
+  p.max_blocks_per_seq = blocks_per_seq;
+  p.token_seq = token_seq_d.get();
+  p.positions = positions_d.get();
+  p.out = out.get();
+  p.num_tokens = tokens;
+  p.num_heads = c.num_heads;
+  p.num_kv_heads = c.num_kv_heads;
+  p.head_dim = kHeadDim;
+  p.block_size = kBlockSize;
+  p.scale = 1.0f / std::sqrt(static_cast<float>(kHeadDim));
+  const double ms = TimeLaunches(p, decode ? 50 : 3);
+
+  nlohmann::json row = {{"kind", c.kind}, {"batch", c.batch}, {"context", c.context}, {"num_heads", c.num_heads},
+                        {"num_kv_heads", c.num_kv_heads}, {"head_dim", kHeadDim}, {"block_size", kBlockSize},
+                        {"ms", ms}};
+  if (decode) {
+    const double kv_bytes = 2.0 * c.batch * c.context * c.num_kv_heads * kHeadDim * sizeof(__nv_bfloat16);
+    row["tb_per_s"] = kv_bytes / (ms * 1e-3) / 1e12;
+  } else {
+    const double flops = 4.0 * c.batch * c.num_heads * static_cast<double>(c.context) * c.context * kHeadDim / 2;
+    row["tflop_per_s"] = flops / (ms * 1e-3) / 1e12;
+  }
+  return row;
+}
+
+int Main(int argc, char** argv) {
+  FlagParser flags({"out"}, {});
+  SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
+  const std::vector<Case> cases = {{"decode", 32, 4096, 32, 8}, {"decode", 1, 65536, 32, 8},
+                                   {"decode", 1, 8192, 32, 8}, {"prefill", 4, 4096, 32, 32}};
+  nlohmann::json rows = nlohmann::json::array();
+  for (const Case& c : cases) {
+    nlohmann::json row = Run(c);
+    row["card"] = bench::GpuName();
+    row["implementation"] = "specd paged attention";
+    std::cout << row.dump() << std::endl;
+    rows.push_back(row);
+  }
+  if (flags.Has("out")) std::ofstream(flags.GetString("out", "")) << rows.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace specd
+
+int main(int argc, char** argv) { return specd::Main(argc, argv); }

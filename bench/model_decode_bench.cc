@@ -1,0 +1,107 @@
+// Batch-1 decode with the whole model on the CUDA runner, random weights in a real model's shapes
+// (bench/shapes/<name>/config.json, made on the GPU): a prompt of --prompt random tokens in one
+// prefill step, then --new-tokens greedy decode steps, each a full ModelRunner::Execute (upload,
+// every layer, logits to the host, argmax there). Eager launches, no CUDA graphs. One untimed
+// warm-up generation first (cuBLASLt plans, caches). Prints a table row and writes JSON.
+//
+// usage: specd_bench_model_decode --shape DIR [--prompt 128] [--new-tokens 256] [--out FILE]
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/gpu_name.h"
+#include "engine/base/flag_parser.h"
+#include "engine/base/logging.h"
+#include "engine/runner/cuda/cuda_runner.h"
+
+namespace specd {
+namespace {
+
+constexpr int64_t kBlockSize = 16;
+constexpr double kCopyBandwidth = 3.0e12;  // bytes/s, device-to-device copy on an H100 (shared/device)
+
+using Clock = std::chrono::steady_clock;
+
+double Milliseconds(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+struct Timings {
+  double prefill_ms = 0;
+  std::vector<double> decode_ms;  // one per decode step
+};
+
+// One generation: prefill the prompt, then greedy decode steps.
+Timings Generate(ModelRunner& runner, const std::vector<int32_t>& prompt, int64_t new_tokens) {
+  std::vector<int32_t> tokens = prompt;
+  std::vector<int32_t> blocks((prompt.size() + static_cast<size_t>(new_tokens)) / kBlockSize + 1);
+  std::iota(blocks.begin(), blocks.end(), 0);
+  Timings timings;
+  for (int64_t step = 0; step <= new_tokens; ++step) {
+    const size_t start = step == 0 ? 0 : tokens.size() - 1;
+    ScheduledSequence seq;
+    seq.token_ids = std::span<const int32_t>(tokens).subspan(start);
+    seq.start_position = static_cast<int64_t>(start);
+    seq.block_table = blocks;
+    seq.logits_indices = {static_cast<int32_t>(tokens.size() - start - 1)};
+    const auto begin = Clock::now();
+    auto output = runner.Execute(SchedulerOutput{{seq}});
+    SPECD_CHECK(output.ok()) << output.status().ToString();
+    const float* row = output->row(0);
+    tokens.push_back(static_cast<int32_t>(std::max_element(row, row + output->vocab_size) - row));
+    const double ms = Milliseconds(Clock::now() - begin);
+    if (step == 0) timings.prefill_ms = ms;
+    else timings.decode_ms.push_back(ms);
+  }
+  return timings;
+}
+
+double Percentile(std::vector<double> values, double fraction) {
+  std::sort(values.begin(), values.end());
+  return values[static_cast<size_t>(fraction * static_cast<double>(values.size() - 1))];
+}
+
+int Main(int argc, char** argv) {
+  FlagParser flags({"shape", "prompt", "new-tokens", "out"}, {});
+  SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
+  const std::string shape = flags.GetString("shape", "");
+  const int64_t prompt_length = flags.GetInt("prompt", 128).value();
+  const int64_t new_tokens = flags.GetInt("new-tokens", 256).value();
+  SetLogLevel("warn");
+  auto config = LoadModelConfig(shape);
+  SPECD_CHECK(config.ok()) << config.status().ToString();
+  const int64_t blocks = (prompt_length + new_tokens) / kBlockSize + 1;
+  auto runner = CudaRunner::CreateWithRandomWeights(
+      *config, {.block_size = kBlockSize, .num_blocks = blocks, .max_num_tokens = prompt_length}, 1);
+  SPECD_CHECK(runner.ok()) << runner.status().ToString();
+
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(config->vocab_size - 1));
+  std::vector<int32_t> prompt(static_cast<size_t>(prompt_length));
+  for (auto& t : prompt) t = token(rng);
+  Generate(**runner, prompt, 8);  // warm-up
+  const Timings timings = Generate(**runner, prompt, new_tokens);
+
+  const double weight_bytes = static_cast<double>((*runner)->weight_bytes());
+  const double mean = std::accumulate(timings.decode_ms.begin(), timings.decode_ms.end(), 0.0) /
+                      static_cast<double>(timings.decode_ms.size());
+  const double limit_ms = weight_bytes / kCopyBandwidth * 1e3;
+  const nlohmann::json result = {
+      {"benchmark", "model_decode"}, {"card", bench::GpuName()}, {"shape", shape},
+      {"weight_bytes", weight_bytes}, {"prompt_tokens", prompt_length}, {"new_tokens", new_tokens},
+      {"cuda_graphs", false}, {"prefill_ms", timings.prefill_ms}, {"ms_per_token_mean", mean},
+      {"ms_per_token_p50", Percentile(timings.decode_ms, 0.5)},
+      {"ms_per_token_p90", Percentile(timings.decode_ms, 0.9)},
+      {"weight_read_limit_ms", limit_ms}, {"fraction_of_limit", limit_ms / mean}};
+  std::cout << result.dump() << "\n";
+  if (flags.Has("out")) std::ofstream(flags.GetString("out", "")) << result.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace specd
+
+int main(int argc, char** argv) { return specd::Main(argc, argv); }

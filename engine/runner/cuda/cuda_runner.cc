@@ -1,0 +1,293 @@
+#include "engine/runner/cuda/cuda_runner.h"
+
+#include <cmath>
+
+#include "engine/base/logging.h"
+#include "engine/runner/batch_validation.h"
+#include "engine/runner/rope_table.h"
+#include "engine/runner/row_sampling.h"
+#include "kernels/elementwise.h"
+#include "kernels/paged_attention.h"
+#include "kernels/rms_norm.h"
+
+namespace specd {
+namespace {
+
+constexpr double kMiB = 1 << 20;
+
+int64_t Blocks(int64_t tokens, int64_t block_size) { return (tokens + block_size - 1) / block_size; }
+
+Status CheckOptions(const CudaRunnerOptions& options) {
+  if (options.block_size <= 0 || options.max_num_tokens <= 0 || options.num_blocks < 0 ||
+      options.gpu_memory_utilization <= 0 || options.gpu_memory_utilization > 1) {
+    return InvalidArgumentError("CUDA runner: block_size and max_num_tokens must be positive, "
+                                "gpu_memory_utilization in (0, 1]");
+  }
+  return OkStatus();
+}
+
+Status CheckHeadDim(const ModelConfig& config, const std::string& model) {
+  if (config.head_dim == 64 || config.head_dim == 128) return OkStatus();
+  return UnimplementedError(model + ": head_dim " + std::to_string(config.head_dim) +
+                            " is not supported by the CUDA runner (64 or 128)");
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::Create(const std::string& model_dir,
+                                                         const CudaRunnerOptions& options) {
+  SPECD_RETURN_IF_ERROR(CheckOptions(options));
+  SPECD_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(model_dir));
+  SPECD_RETURN_IF_ERROR(CheckHeadDim(config, model_dir));
+  SPECD_ASSIGN_OR_RETURN(const auto host_weights, ModelWeights::Load(model_dir, config));
+  SPECD_ASSIGN_OR_RETURN(CudaWeights weights, UploadWeights(config, *host_weights));
+  return CreateWithWeights(std::move(config), std::move(weights), options);
+}
+
+StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithRandomWeights(const ModelConfig& config,
+                                                                          const CudaRunnerOptions& options,
+                                                                          uint64_t seed) {
+  SPECD_RETURN_IF_ERROR(CheckOptions(options));
+  SPECD_RETURN_IF_ERROR(CheckHeadDim(config, "the random model"));
+  SPECD_ASSIGN_OR_RETURN(CudaWeights weights, RandomWeights(config, seed));
+  return CreateWithWeights(config, std::move(weights), options);
+}
+
+StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithWeights(ModelConfig config, CudaWeights weights,
+                                                                    const CudaRunnerOptions& options) {
+  std::unique_ptr<CudaRunner> runner(new CudaRunner(std::move(config), std::move(weights), options));
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamCreate(&runner->stream_), "creating a CUDA stream"));
+  SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create());
+  SPECD_RETURN_IF_ERROR(runner->AllocateWorkspace());
+  SPECD_RETURN_IF_ERROR(runner->AllocateKvCache(options));
+  return runner;
+}
+
+struct CudaRunner::StepInputs {
+  std::vector<int> token_ids, positions, token_seq, block_tables, logit_rows;
+  std::vector<int64_t> slots;
+  int64_t table_stride = 0;  // entries per block-table row
+  int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
+  int64_t num_rows() const { return static_cast<int64_t>(logit_rows.size()); }
+};
+
+CudaRunner::CudaRunner(ModelConfig config, CudaWeights weights, const CudaRunnerOptions& options)
+    : config_(std::move(config)),
+      weights_(std::move(weights)),
+      max_num_tokens_(options.max_num_tokens),
+      shape_{0, options.block_size},
+      max_blocks_per_seq_(Blocks(config_.max_position_embeddings, options.block_size)) {}
+
+CudaRunner::~CudaRunner() {
+  if (stream_ != nullptr) cudaStreamDestroy(stream_);
+}
+
+Status CudaRunner::AllocateWorkspace() {
+  const int64_t t = max_num_tokens_, hidden = config_.hidden_size;
+  const int64_t qkv = config_.q_size() + 2 * config_.kv_size(), inter = config_.intermediate_size;
+  SPECD_RETURN_IF_ERROR(token_ids_.Allocate(t, "token ids"));
+  SPECD_RETURN_IF_ERROR(positions_.Allocate(t, "positions"));
+  SPECD_RETURN_IF_ERROR(slots_.Allocate(t, "slots"));
+  SPECD_RETURN_IF_ERROR(token_seq_.Allocate(t, "token sequences"));
+  SPECD_RETURN_IF_ERROR(block_tables_.Allocate(t * max_blocks_per_seq_, "block tables"));
+  SPECD_RETURN_IF_ERROR(logit_rows_.Allocate(t, "logit rows"));
+  SPECD_RETURN_IF_ERROR(residual_.Allocate(t * hidden, "the residual stream"));
+  SPECD_RETURN_IF_ERROR(normed_.Allocate(t * hidden, "normed activations"));
+  SPECD_RETURN_IF_ERROR(branch_out_.Allocate(t * hidden, "projection outputs"));
+  SPECD_RETURN_IF_ERROR(qkv_.Allocate(t * qkv, "q/k/v"));
+  SPECD_RETURN_IF_ERROR(attention_.Allocate(t * config_.q_size(), "attention output"));
+  SPECD_RETURN_IF_ERROR(gate_up_.Allocate(t * 2 * inter, "gate/up"));
+  SPECD_RETURN_IF_ERROR(activation_.Allocate(t * inter, "the MLP activation"));
+  SPECD_RETURN_IF_ERROR(logit_inputs_.Allocate(t * hidden, "logit inputs"));
+  SPECD_RETURN_IF_ERROR(logits_.Allocate(t * config_.vocab_size, "logits"));
+  const RopeTable rope(config_.rope, config_.head_dim);
+  SPECD_RETURN_IF_ERROR(inv_freq_.Allocate(rope.inv_freq().size(), "RoPE frequencies"));
+  return CudaStatus(cudaMemcpy(inv_freq_.get(), rope.inv_freq().data(), inv_freq_.bytes(), cudaMemcpyHostToDevice),
+                    "copying RoPE frequencies");
+}
+
+// Sized from what the GPU has left after weights and workspace, unless the options fix it.
+Status CudaRunner::AllocateKvCache(const CudaRunnerOptions& options) {
+  const int64_t bytes_per_block =
+      2 * config_.num_hidden_layers * options.block_size * config_.kv_size() * static_cast<int64_t>(sizeof(__nv_bfloat16));
+  int64_t blocks = options.num_blocks;
+  size_t free_bytes = 0, total_bytes = 0;
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemGetInfo(&free_bytes, &total_bytes), "reading GPU memory"));
+  if (blocks == 0) {
+    const double budget = options.gpu_memory_utilization * static_cast<double>(total_bytes) -
+                          static_cast<double>(total_bytes - free_bytes);
+    blocks = static_cast<int64_t>(budget / static_cast<double>(bytes_per_block));
+    if (blocks <= 0) {
+      return ResourceExhaustedError("no GPU memory left for the KV cache at gpu_memory_utilization " +
+                                    std::to_string(options.gpu_memory_utilization));
+    }
+  }
+  SPECD_RETURN_IF_ERROR(kv_cache_.Allocate(static_cast<size_t>(blocks * bytes_per_block / 2), "the KV cache"));
+  shape_.num_blocks = blocks;
+  GetLogger("runner")->info(
+      "CUDA runner: {} ({} layers): weights {:.1f} MiB, KV cache {} blocks of {} tokens ({:.1f} MiB), "
+      "activations for {} tokens; GPU memory {:.0f} of {:.0f} MiB free before the KV cache",
+      ArchitectureName(config_.architecture), config_.num_hidden_layers, weights_.bytes() / kMiB, blocks,
+      options.block_size, kv_cache_.bytes() / kMiB, max_num_tokens_, free_bytes / kMiB, total_bytes / kMiB);
+  return OkStatus();
+}
+
+Status CudaRunner::Upload(const StepInputs& in) {
+  const auto copy = [this](auto* device, const auto& host, const char* what) {
+    return CudaStatus(cudaMemcpyAsync(device, host.data(), host.size() * sizeof(host[0]), cudaMemcpyHostToDevice,
+                                      stream_), std::string("uploading ") + what);
+  };
+  SPECD_RETURN_IF_ERROR(copy(token_ids_.get(), in.token_ids, "token ids"));
+  SPECD_RETURN_IF_ERROR(copy(positions_.get(), in.positions, "positions"));
+  SPECD_RETURN_IF_ERROR(copy(slots_.get(), in.slots, "slots"));
+  SPECD_RETURN_IF_ERROR(copy(token_seq_.get(), in.token_seq, "token sequences"));
+  SPECD_RETURN_IF_ERROR(copy(block_tables_.get(), in.block_tables, "block tables"));
+  return copy(logit_rows_.get(), in.logit_rows, "logit rows");
+}
+
+// residual += input; normed = rmsnorm(residual) * weight
+Status CudaRunner::RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens) {
+  kernels::RmsNormParams p;
+  p.input = input;
+  p.residual = residual_.get();
+  p.weight = weight.get();
+  p.output = normed_.get();
+  p.num_tokens = static_cast<int>(tokens);
+  p.hidden_size = static_cast<int>(config_.hidden_size);
+  p.eps = static_cast<float>(config_.rms_norm_eps);
+  return CudaStatus(kernels::LaunchRmsNorm(p, stream_), "rms norm");
+}
+
+Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
+  const CudaLayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
+  const int64_t t = in.num_tokens(), hidden = config_.hidden_size, q = config_.q_size();
+  const int64_t qkv = q + 2 * config_.kv_size(), inter = config_.intermediate_size;
+  const int64_t cache_elements = shape_.num_blocks * shape_.block_size * config_.kv_size();
+  __nv_bfloat16* k_cache = kv_cache_.get() + (2 * layer) * cache_elements;
+  __nv_bfloat16* v_cache = k_cache + cache_elements;
+
+  SPECD_RETURN_IF_ERROR(gemm_->Run(normed_.get(), w.qkv.get(), qkv_.get(), nullptr, t, hidden, qkv, stream_));
+  kernels::RopeCacheWriteParams rope;
+  rope.qkv = qkv_.get();
+  rope.qkv_bias = w.qkv_bias.size() > 0 ? w.qkv_bias.get() : nullptr;
+  rope.positions = positions_.get();
+  rope.slots = slots_.get();
+  rope.inv_freq = inv_freq_.get();
+  rope.k_cache = k_cache;
+  rope.v_cache = v_cache;
+  rope.num_tokens = static_cast<int>(t);
+  rope.num_heads = static_cast<int>(config_.num_attention_heads);
+  rope.num_kv_heads = static_cast<int>(config_.num_key_value_heads);
+  rope.head_dim = static_cast<int>(config_.head_dim);
+  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchRopeCacheWrite(rope, stream_), "rope + cache write"));
+
+  kernels::PagedAttentionParams attn;
+  attn.q = qkv_.get();
+  attn.q_stride = static_cast<int>(qkv);
+  attn.k_cache = k_cache;
+  attn.v_cache = v_cache;
+  attn.block_tables = block_tables_.get();
+  attn.max_blocks_per_seq = static_cast<int>(in.table_stride);
+  attn.token_seq = token_seq_.get();
+  attn.positions = positions_.get();
+  attn.out = attention_.get();
+  attn.num_tokens = static_cast<int>(t);
+  attn.num_heads = rope.num_heads;
+  attn.num_kv_heads = rope.num_kv_heads;
+  attn.head_dim = rope.head_dim;
+  attn.block_size = static_cast<int>(shape_.block_size);
+  attn.scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
+  attn.sliding_window = static_cast<int>(config_.sliding_window.value_or(0));
+  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchPagedAttention(attn, stream_), "paged attention"));
+
+  const auto add_bias = [&](__nv_bfloat16* x, const DeviceBuffer<__nv_bfloat16>& bias, int64_t width) {
+    if (bias.size() == 0) return OkStatus();
+    kernels::AddBiasParams p{x, bias.get(), static_cast<int>(t), static_cast<int>(width)};
+    return CudaStatus(kernels::LaunchAddBias(p, stream_), "bias");
+  };
+  SPECD_RETURN_IF_ERROR(gemm_->Run(attention_.get(), w.o_proj.get(), branch_out_.get(), nullptr, t, q, hidden, stream_));
+  SPECD_RETURN_IF_ERROR(add_bias(branch_out_.get(), w.o_bias, hidden));
+  SPECD_RETURN_IF_ERROR(RunNorm(branch_out_.get(), w.post_attention_norm, t));
+
+  SPECD_RETURN_IF_ERROR(gemm_->Run(normed_.get(), w.gate_up.get(), gate_up_.get(), nullptr, t, hidden, 2 * inter, stream_));
+  SPECD_RETURN_IF_ERROR(add_bias(gate_up_.get(), w.gate_up_bias, 2 * inter));
+  kernels::SiluMulParams silu{gate_up_.get(), activation_.get(), static_cast<int>(t), static_cast<int>(inter)};
+  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchSiluMul(silu, stream_), "silu and mul"));
+  SPECD_RETURN_IF_ERROR(gemm_->Run(activation_.get(), w.down_proj.get(), branch_out_.get(), nullptr, t, inter, hidden, stream_));
+  SPECD_RETURN_IF_ERROR(add_bias(branch_out_.get(), w.down_bias, hidden));
+  // The next layer's input norm, or the final one.
+  const bool last = layer + 1 == config_.num_hidden_layers;
+  return RunNorm(branch_out_.get(), last ? weights_.final_norm : weights_.layers[static_cast<size_t>(layer) + 1].input_norm, t);
+}
+
+StatusOr<ModelOutput> CudaRunner::ComputeLogits(const StepInputs& in) {
+  ModelOutput output;
+  output.vocab_size = config_.vocab_size;
+  const int64_t rows = in.num_rows();
+  output.logits.resize(static_cast<size_t>(rows * config_.vocab_size));
+  if (rows == 0) return output;
+  kernels::GatherRowsParams gather{normed_.get(), logit_rows_.get(), logit_inputs_.get(), static_cast<int>(rows),
+                                   static_cast<int>(config_.hidden_size)};
+  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGatherRows(gather, stream_), "gathering logit rows"));
+  SPECD_RETURN_IF_ERROR(gemm_->Run(logit_inputs_.get(), weights_.output_projection(), nullptr, logits_.get(), rows,
+                                   config_.hidden_size, config_.vocab_size, stream_));
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(output.logits.data(), logits_.get(), output.logits.size() * sizeof(float),
+                                                   cudaMemcpyDeviceToHost, stream_), "copying logits"));
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "the step"));
+  return output;
+}
+
+// The step's metadata on the host: one entry per token, one block-table row per sequence (rows
+// as wide as this batch's longest table).
+CudaRunner::StepInputs CudaRunner::BuildStepInputs(const SchedulerOutput& batch) const {
+  StepInputs in;
+  for (const ScheduledSequence& seq : batch.sequences) {
+    in.table_stride = std::max(in.table_stride, static_cast<int64_t>(seq.block_table.size()));
+  }
+  for (size_t s = 0; s < batch.sequences.size(); ++s) {
+    const ScheduledSequence& seq = batch.sequences[s];
+    const int64_t first_token = in.num_tokens();
+    for (size_t i = 0; i < seq.token_ids.size(); ++i) {
+      const int64_t position = seq.start_position + static_cast<int64_t>(i);
+      in.token_ids.push_back(seq.token_ids[i]);
+      in.positions.push_back(static_cast<int>(position));
+      in.token_seq.push_back(static_cast<int>(s));
+      in.slots.push_back(static_cast<int64_t>(seq.block_table[static_cast<size_t>(position / shape_.block_size)]) *
+                             shape_.block_size + position % shape_.block_size);
+    }
+    in.block_tables.insert(in.block_tables.end(), seq.block_table.begin(), seq.block_table.end());
+    in.block_tables.resize(static_cast<size_t>(static_cast<int64_t>(s + 1) * in.table_stride), 0);
+    for (int32_t index : seq.logits_indices) in.logit_rows.push_back(static_cast<int>(first_token + index));
+  }
+  return in;
+}
+
+StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
+  SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, shape_));
+  const StepInputs in = BuildStepInputs(batch);
+  if (in.num_tokens() > max_num_tokens_) {
+    return InvalidArgumentError("the batch has " + std::to_string(in.num_tokens()) +
+                                " tokens; the CUDA runner was sized for " + std::to_string(max_num_tokens_));
+  }
+  if (in.block_tables.size() > block_tables_.size()) {
+    return InvalidArgumentError("the batch's block tables have " + std::to_string(in.table_stride) +
+                                " entries per sequence; the CUDA runner was sized for " +
+                                std::to_string(max_blocks_per_seq_));
+  }
+  ModelOutput output;
+  output.vocab_size = config_.vocab_size;
+  if (in.num_tokens() == 0) return output;
+  SPECD_RETURN_IF_ERROR(Upload(in));
+  kernels::EmbeddingParams embed{token_ids_.get(), weights_.embedding.get(), branch_out_.get(),
+                                 static_cast<int>(in.num_tokens()), static_cast<int>(config_.hidden_size)};
+  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchEmbedding(embed, stream_), "embedding"));
+  // The first norm adds the embedding to a zero residual, which makes it the residual stream.
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(residual_.get(), 0, residual_.bytes(), stream_), "clearing the residual"));
+  SPECD_RETURN_IF_ERROR(RunNorm(branch_out_.get(), weights_.layers[0].input_norm, in.num_tokens()));
+  for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) SPECD_RETURN_IF_ERROR(RunLayer(layer, in));
+  SPECD_ASSIGN_OR_RETURN(output, ComputeLogits(in));
+  SampleRequestedRows(batch, output);
+  return output;
+}
+
+}  // namespace specd

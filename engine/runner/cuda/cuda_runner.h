@@ -1,0 +1,93 @@
+// CudaRunner: the ModelRunner contract on the GPU. bf16 weights (fused QKV and gate/up), cuBLASLt
+// for the dense products, our kernels (kernels/) for everything else, a paged bf16 KV cache sized
+// from free GPU memory. Correct first: one eager pass per step on one stream; logits come back
+// to the host and are sampled there (CUDA graphs and GPU sampling come with the performance
+// work). Owned and called by the engine thread only.
+//
+// A step, for T new tokens of S sequences (R of them asking for logits):
+//   embed [T, hidden] → per layer: norm → qkv GEMM → bias + RoPE + KV cache write → paged
+//   attention → o GEMM → add + norm → gate/up GEMM → SiLU·mul → down GEMM → add + norm (next
+//   layer's) → gather R rows → lm_head GEMM [R, vocab] fp32 → host.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include "engine/model/model_config.h"
+#include "engine/runner/cuda/cuda_weights.h"
+#include "engine/runner/cuda/device_buffer.h"
+#include "engine/runner/cuda/lt_gemm.h"
+#include "engine/runner/model_runner.h"
+
+namespace specd {
+
+struct CudaRunnerOptions {
+  int64_t block_size = 16;
+  int64_t num_blocks = 0;               // 0: as many as gpu_memory_utilization leaves room for
+  double gpu_memory_utilization = 0.9;  // fraction of the GPU's memory the runner may use
+  int64_t max_num_tokens = 2048;        // tokens per step at most (the engine's token budget)
+};
+
+class CudaRunner : public ModelRunner {
+ public:
+  // Loads and uploads the model; errors name the file (loading) or the allocation (memory).
+  static StatusOr<std::unique_ptr<CudaRunner>> Create(const std::string& model_dir,
+                                                      const CudaRunnerOptions& options);
+  // A runner over random weights in the config's shapes, made on the GPU (benchmarks).
+  static StatusOr<std::unique_ptr<CudaRunner>> CreateWithRandomWeights(const ModelConfig& config,
+                                                                       const CudaRunnerOptions& options,
+                                                                       uint64_t seed);
+  ~CudaRunner() override;
+
+  StatusOr<ModelOutput> Execute(const SchedulerOutput& batch) override;
+  KvCacheShape kv_cache_shape() const override { return shape_; }
+  const ModelConfig& config() const { return config_; }
+  size_t weight_bytes() const { return weights_.bytes(); }
+
+ private:
+  struct StepInputs;  // the host side of a step's metadata
+
+  CudaRunner(ModelConfig config, CudaWeights weights, const CudaRunnerOptions& options);
+  static StatusOr<std::unique_ptr<CudaRunner>> CreateWithWeights(ModelConfig config, CudaWeights weights,
+                                                                 const CudaRunnerOptions& options);
+  Status AllocateWorkspace();
+  Status AllocateKvCache(const CudaRunnerOptions& options);
+  StepInputs BuildStepInputs(const SchedulerOutput& batch) const;
+  Status Upload(const StepInputs& inputs);
+  Status RunLayer(int64_t layer, const StepInputs& inputs);
+  Status RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
+  StatusOr<ModelOutput> ComputeLogits(const StepInputs& inputs);
+
+  ModelConfig config_;
+  CudaWeights weights_;
+  int64_t max_num_tokens_;
+  KvCacheShape shape_;
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<LtGemm> gemm_;
+  DeviceBuffer<float> inv_freq_;              // [head_dim / 2]
+  DeviceBuffer<__nv_bfloat16> kv_cache_;      // [layers, 2, num_blocks * block_size, kv_heads, head_dim]
+  // Step metadata, uploaded each step.
+  DeviceBuffer<int> token_ids_;               // [max_tokens]
+  DeviceBuffer<int> positions_;               // [max_tokens]
+  DeviceBuffer<int64_t> slots_;               // [max_tokens]
+  DeviceBuffer<int> token_seq_;               // [max_tokens]
+  DeviceBuffer<int> block_tables_;            // [max_tokens, max_blocks_per_seq] (at most one sequence per token)
+  DeviceBuffer<int> logit_rows_;              // [max_tokens]
+  // Activations.
+  DeviceBuffer<__nv_bfloat16> residual_;      // [max_tokens, hidden]
+  DeviceBuffer<__nv_bfloat16> normed_;        // [max_tokens, hidden]
+  DeviceBuffer<__nv_bfloat16> branch_out_;    // [max_tokens, hidden]: o_proj or down_proj output
+  DeviceBuffer<__nv_bfloat16> qkv_;           // [max_tokens, q_size + 2 * kv_size]
+  DeviceBuffer<__nv_bfloat16> attention_;     // [max_tokens, q_size]
+  DeviceBuffer<__nv_bfloat16> gate_up_;       // [max_tokens, 2 * intermediate]
+  DeviceBuffer<__nv_bfloat16> activation_;    // [max_tokens, intermediate]
+  DeviceBuffer<__nv_bfloat16> logit_inputs_;  // [max_tokens, hidden]
+  DeviceBuffer<float> logits_;                // [max_tokens, vocab]
+  int64_t max_blocks_per_seq_ = 0;
+};
+
+}  // namespace specd

@@ -1,0 +1,226 @@
+#include "kernels/elementwise.h"
+
+#include <cstdint>
+#include <initializer_list>
+
+namespace specd::kernels {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kVectorElements = 8;  // 8 bf16 = one 16-byte access
+constexpr int kMaxHeadDim = 1024;   // the RoPE kernel keeps one token's cos/sin in shared memory
+
+// N bf16 values moved as one aligned access (N = 8: a 16-byte load or store, like float4).
+template <int N>
+struct alignas(N * sizeof(__nv_bfloat16)) BF16Vec {
+  __nv_bfloat16 values[N];
+};
+
+template <int N>
+__device__ BF16Vec<N> Load(const __nv_bfloat16* p) {
+  return *reinterpret_cast<const BF16Vec<N>*>(p);
+}
+
+template <int N>
+__device__ void Store(__nv_bfloat16* p, const BF16Vec<N>& v) {
+  *reinterpret_cast<BF16Vec<N>*>(p) = v;
+}
+
+bool Aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Rows of `width` elements can move 8 at a time when every row starts on a 16-byte boundary.
+bool Vectorizable(int width, std::initializer_list<const void*> pointers) {
+  if (width % kVectorElements != 0) return false;
+  for (const void* p : pointers) {
+    if (!Aligned16(p)) return false;
+  }
+  return true;
+}
+
+// ---- row copy (embedding, gather) -------------------------------------------------------------
+
+// One block per output row: out[r, :] = in[index[r], :].
+template <int N>
+__global__ void __launch_bounds__(kThreads) CopyRowsKernel(const __nv_bfloat16* in,  // [*, width]
+                                                          const int* index,         // [rows]
+                                                          __nv_bfloat16* out,       // [rows, width]
+                                                          int width) {
+  const __nv_bfloat16* src = in + static_cast<int64_t>(index[blockIdx.x]) * width;
+  __nv_bfloat16* dst = out + static_cast<int64_t>(blockIdx.x) * width;
+  for (int c = threadIdx.x * N; c < width; c += kThreads * N) Store<N>(dst + c, Load<N>(src + c));
+}
+
+cudaError_t LaunchCopyRows(const __nv_bfloat16* in, const int* index, __nv_bfloat16* out, int rows, int width,
+                           cudaStream_t stream) {
+  if (Vectorizable(width, {in, out})) {
+    CopyRowsKernel<kVectorElements><<<rows, kThreads, 0, stream>>>(in, index, out, width);
+  } else {
+    CopyRowsKernel<1><<<rows, kThreads, 0, stream>>>(in, index, out, width);
+  }
+  return cudaGetLastError();
+}
+
+// ---- SiLU and multiply --------------------------------------------------------------------------
+
+// silu(g) = g * sigmoid(g), in fp32 with the accurate expf; large negative g gives -0, not NaN.
+__device__ float Silu(float g) { return g / (1.0f + expf(-g)); }
+
+// One block per token: out[t, i] = silu(gate_up[t, i]) * gate_up[t, inter + i], rounded to bf16 once.
+template <int N>
+__global__ void __launch_bounds__(kThreads) SiluMulKernel(SiluMulParams p) {
+  const int inter = p.intermediate;
+  const __nv_bfloat16* gate = p.gate_up + static_cast<int64_t>(blockIdx.x) * 2 * inter;  // [inter]
+  const __nv_bfloat16* up = gate + inter;                                                  // [inter]
+  __nv_bfloat16* out = p.out + static_cast<int64_t>(blockIdx.x) * inter;                   // [inter]
+  for (int c = threadIdx.x * N; c < inter; c += kThreads * N) {
+    const BF16Vec<N> g = Load<N>(gate + c);
+    const BF16Vec<N> u = Load<N>(up + c);
+    BF16Vec<N> o;
+#pragma unroll
+    for (int e = 0; e < N; ++e) {
+      o.values[e] = __float2bfloat16(Silu(__bfloat162float(g.values[e])) * __bfloat162float(u.values[e]));
+    }
+    Store<N>(out + c, o);
+  }
+}
+
+// ---- bias ---------------------------------------------------------------------------------------
+
+// x + bias in fp32, rounded to bf16: what a bf16 tensor add does.
+__device__ __nv_bfloat16 AddRounded(__nv_bfloat16 x, __nv_bfloat16 bias) {
+  return __float2bfloat16(__bfloat162float(x) + __bfloat162float(bias));
+}
+
+// One block per token: x[t, :] += bias[:].
+template <int N>
+__global__ void __launch_bounds__(kThreads) AddBiasKernel(AddBiasParams p) {
+  __nv_bfloat16* x = p.x + static_cast<int64_t>(blockIdx.x) * p.width;  // [width]
+  for (int c = threadIdx.x * N; c < p.width; c += kThreads * N) {
+    BF16Vec<N> v = Load<N>(x + c);
+    const BF16Vec<N> b = Load<N>(p.bias + c);
+#pragma unroll
+    for (int e = 0; e < N; ++e) v.values[e] = AddRounded(v.values[e], b.values[e]);
+    Store<N>(x + c, v);
+  }
+}
+
+// ---- RoPE + cache write -------------------------------------------------------------------------
+
+// Column `col` of a token's qkv row with its bias added. The bias is added as LaunchAddBias would
+// add it (fp32 sum rounded to bf16: the bf16 output a biased linear layer leaves), and the rotation
+// then starts from that bf16 value.
+__device__ float BiasedValue(const __nv_bfloat16* row, const __nv_bfloat16* bias, int col) {
+  return bias == nullptr ? __bfloat162float(row[col]) : __bfloat162float(AddRounded(row[col], bias[col]));
+}
+
+// One block per token. Its qkv row is [q heads | k heads | v heads], each head head_dim wide.
+// q and k heads are rotated pair by pair (i with i + half); q goes back into qkv, k into k_cache;
+// v (bias added) is copied into v_cache. The k and v parts of qkv are left as they were. A
+// negative slot (a padding token) writes nothing to the cache.
+__global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteParams p) {
+  __shared__ float cos_table[kMaxHeadDim / 2];  // [half]
+  __shared__ float sin_table[kMaxHeadDim / 2];  // [half]
+  const int half = p.head_dim / 2;
+  const int kv_width = p.num_kv_heads * p.head_dim;
+  const int64_t row_width = static_cast<int64_t>(p.num_heads) * p.head_dim + 2 * static_cast<int64_t>(kv_width);
+  __nv_bfloat16* row = p.qkv + static_cast<int64_t>(blockIdx.x) * row_width;  // [row_width]
+  const int64_t slot = p.slots[blockIdx.x];
+
+  // As transformers and RopeTable: the angle is rounded to fp32, then its cos/sin are taken from the
+  // exact value (double here, once per token and frequency, so the cost is nil) and rounded to fp32.
+  // At positions near 100k the angle is large, where the fast __sinf/__cosf would be far off.
+  const float position = static_cast<float>(p.positions[blockIdx.x]);
+  for (int i = threadIdx.x; i < half; i += kThreads) {
+    const float angle = position * p.inv_freq[i];
+    double s, c;
+    sincos(static_cast<double>(angle), &s, &c);
+    cos_table[i] = static_cast<float>(c);
+    sin_table[i] = static_cast<float>(s);
+  }
+  __syncthreads();
+
+  const int rotated_heads = p.num_heads + p.num_kv_heads;
+  for (int j = threadIdx.x; j < rotated_heads * half; j += kThreads) {
+    const int head = j / half;
+    const int i = j % half;
+    const int col = head * p.head_dim + i;
+    const float first = BiasedValue(row, p.qkv_bias, col);
+    const float second = BiasedValue(row, p.qkv_bias, col + half);
+    const __nv_bfloat16 out_first = __float2bfloat16(first * cos_table[i] - second * sin_table[i]);
+    const __nv_bfloat16 out_second = __float2bfloat16(second * cos_table[i] + first * sin_table[i]);
+    __nv_bfloat16* dst;  // [head_dim]
+    if (head < p.num_heads) {
+      dst = row + static_cast<int64_t>(head) * p.head_dim;
+    } else if (slot >= 0) {
+      dst = p.k_cache + slot * kv_width + static_cast<int64_t>(head - p.num_heads) * p.head_dim;
+    } else {
+      continue;
+    }
+    dst[i] = out_first;
+    dst[i + half] = out_second;
+  }
+
+  if (slot < 0) return;
+  const int v_col = rotated_heads * p.head_dim;
+  __nv_bfloat16* v_dst = p.v_cache + slot * kv_width;  // [num_kv_heads * head_dim]
+  for (int e = threadIdx.x; e < kv_width; e += kThreads) {
+    v_dst[e] = __float2bfloat16(BiasedValue(row, p.qkv_bias, v_col + e));
+  }
+}
+
+}  // namespace
+
+cudaError_t LaunchEmbedding(const EmbeddingParams& params, cudaStream_t stream) {
+  if (params.num_tokens < 0 || params.hidden <= 0) return cudaErrorInvalidValue;
+  if (params.num_tokens == 0) return cudaSuccess;
+  if (params.token_ids == nullptr || params.table == nullptr || params.out == nullptr) return cudaErrorInvalidValue;
+  return LaunchCopyRows(params.table, params.token_ids, params.out, params.num_tokens, params.hidden, stream);
+}
+
+cudaError_t LaunchRopeCacheWrite(const RopeCacheWriteParams& params, cudaStream_t stream) {
+  const RopeCacheWriteParams& p = params;
+  if (p.num_tokens < 0 || p.head_dim <= 0 || p.head_dim % 2 != 0 || p.head_dim > kMaxHeadDim ||
+      p.num_heads <= 0 || p.num_kv_heads <= 0 || p.num_heads % p.num_kv_heads != 0) {
+    return cudaErrorInvalidValue;
+  }
+  if (p.num_tokens == 0) return cudaSuccess;
+  if (p.qkv == nullptr || p.positions == nullptr || p.slots == nullptr || p.inv_freq == nullptr ||
+      p.k_cache == nullptr || p.v_cache == nullptr) {
+    return cudaErrorInvalidValue;
+  }
+  RopeCacheWriteKernel<<<p.num_tokens, kThreads, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+cudaError_t LaunchSiluMul(const SiluMulParams& params, cudaStream_t stream) {
+  if (params.num_tokens < 0 || params.intermediate <= 0) return cudaErrorInvalidValue;
+  if (params.num_tokens == 0) return cudaSuccess;
+  if (params.gate_up == nullptr || params.out == nullptr) return cudaErrorInvalidValue;
+  if (Vectorizable(params.intermediate, {params.gate_up, params.out})) {
+    SiluMulKernel<kVectorElements><<<params.num_tokens, kThreads, 0, stream>>>(params);
+  } else {
+    SiluMulKernel<1><<<params.num_tokens, kThreads, 0, stream>>>(params);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t LaunchAddBias(const AddBiasParams& params, cudaStream_t stream) {
+  if (params.num_tokens < 0 || params.width <= 0) return cudaErrorInvalidValue;
+  if (params.num_tokens == 0) return cudaSuccess;
+  if (params.x == nullptr || params.bias == nullptr) return cudaErrorInvalidValue;
+  if (Vectorizable(params.width, {params.x, params.bias})) {
+    AddBiasKernel<kVectorElements><<<params.num_tokens, kThreads, 0, stream>>>(params);
+  } else {
+    AddBiasKernel<1><<<params.num_tokens, kThreads, 0, stream>>>(params);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t LaunchGatherRows(const GatherRowsParams& params, cudaStream_t stream) {
+  if (params.num_rows < 0 || params.width <= 0) return cudaErrorInvalidValue;
+  if (params.num_rows == 0) return cudaSuccess;
+  if (params.in == nullptr || params.rows == nullptr || params.out == nullptr) return cudaErrorInvalidValue;
+  return LaunchCopyRows(params.in, params.rows, params.out, params.num_rows, params.width, stream);
+}
+
+}  // namespace specd::kernels

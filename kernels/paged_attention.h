@@ -1,0 +1,40 @@
+// Attention over the paged KV cache for any mix of query lengths (prompt chunks, single decode
+// tokens, k+1 verify tokens), bf16 in and out, fp32 softmax and accumulation.
+//
+// Query token t belongs to sequence token_seq[t] and sits at position positions[t]; it attends
+// to that sequence's keys at positions [first, positions[t]] (causal; first = 0, or
+// positions[t] - sliding_window + 1 with a sliding window), found through the block table:
+//   slot(p) = block_tables[seq * max_blocks_per_seq + p / block_size] * block_size + p % block_size
+// GQA: query head h reads KV head h / (num_heads / num_kv_heads).
+// Correct first: this version is a plain CUDA-core kernel; the tensor-core and split-KV
+// versions come with the performance work and must match it.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+namespace specd::kernels {
+
+struct PagedAttentionParams {
+  const __nv_bfloat16* q = nullptr;        // [num_tokens, q_stride], heads at [h * head_dim]
+  int q_stride = 0;                        // elements between consecutive tokens' queries
+  const __nv_bfloat16* k_cache = nullptr;  // [num_blocks * block_size, num_kv_heads, head_dim]
+  const __nv_bfloat16* v_cache = nullptr;  // [num_blocks * block_size, num_kv_heads, head_dim]
+  const int* block_tables = nullptr;       // [num_seqs, max_blocks_per_seq]
+  int max_blocks_per_seq = 0;
+  const int* token_seq = nullptr;          // [num_tokens]
+  const int* positions = nullptr;          // [num_tokens]
+  __nv_bfloat16* out = nullptr;            // [num_tokens, num_heads, head_dim]
+  int num_tokens = 0;
+  int num_heads = 0;
+  int num_kv_heads = 0;
+  int head_dim = 0;                        // 64 or 128
+  int block_size = 0;
+  float scale = 0.0f;                      // usually 1 / sqrt(head_dim)
+  int sliding_window = 0;                  // 0: none
+};
+
+// cudaErrorInvalidValue for a head dim other than 64 or 128, or inconsistent head counts.
+cudaError_t LaunchPagedAttention(const PagedAttentionParams& params, cudaStream_t stream);
+
+}  // namespace specd::kernels
