@@ -39,13 +39,15 @@ def attention_rows(out):
 def decode_rows(out):
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
-        s, t = load(out, f"decode_specd_{shape}.json"), load(out, f"decode_torch_{shape}.json")
+        s = load(out, f"decode_specd_{shape}.json")
         target = DECODE_TARGET_MS.get(shape)
-        rows.append({"case": f"decode batch 1, {shape}", "unit": "ms_per_token", "specd": s["ms_per_token_mean"],
-                     "baseline": t["implementation"], "baseline_value": t["ms_per_token_mean"],
-                     "ratio": t["ms_per_token_mean"] / s["ms_per_token_mean"],
-                     "fraction_of_weight_read_limit": s["fraction_of_limit"], "target": target,
-                     "meets_target": None if target is None else s["ms_per_token_mean"] <= target})
+        for t in load(out, f"decode_torch_{shape}.json"):
+            rows.append({"case": f"decode batch 1, {shape}", "unit": "ms_per_token", "specd": s["ms_per_token_mean"],
+                         "baseline": t["implementation"], "baseline_value": t["ms_per_token_mean"],
+                         "ratio": t["ms_per_token_mean"] / s["ms_per_token_mean"],
+                         "fraction_of_weight_read_limit": s["fraction_of_limit"],
+                         "copy_bandwidth_tb_per_s": s["copy_bandwidth_tb_per_s"], "target": target,
+                         "meets_target": None if target is None else s["ms_per_token_mean"] <= target})
     return rows
 
 
