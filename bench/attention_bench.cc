@@ -78,10 +78,13 @@ nlohmann::json Run(const Case& c) {
   const int tokens = decode ? c.batch : c.batch * c.context;
   const size_t cache_elements = static_cast<size_t>(num_blocks) * kBlockSize * c.num_kv_heads * kHeadDim;
   DeviceBuffer<__nv_bfloat16> q, k_cache, v_cache, out;
+  DeviceBuffer<uint8_t> workspace;  // split-KV partials
   Fill(q, static_cast<size_t>(tokens) * c.num_heads * kHeadDim, 1, "q");
   Fill(k_cache, cache_elements, 2, "k cache");
   Fill(v_cache, cache_elements, 3, "v cache");
   Check(out.Allocate(static_cast<size_t>(tokens) * c.num_heads * kHeadDim, "out"));
+  Check(workspace.Allocate(kernels::PagedAttentionWorkspaceBytes(tokens, c.num_heads, kHeadDim, c.context),
+                           "attention workspace"));
 
   std::vector<int> tables(static_cast<size_t>(num_blocks));
   std::iota(tables.begin(), tables.end(), 0);
@@ -114,6 +117,8 @@ nlohmann::json Run(const Case& c) {
   p.head_dim = kHeadDim;
   p.block_size = kBlockSize;
   p.scale = 1.0f / std::sqrt(static_cast<float>(kHeadDim));
+  p.workspace = workspace.get();
+  p.workspace_bytes = workspace.bytes();
   const double ms = TimeLaunches(p, decode ? 50 : 3);
 
   nlohmann::json row = {{"kind", c.kind}, {"batch", c.batch}, {"context", c.context}, {"num_heads", c.num_heads},

@@ -6,9 +6,15 @@
 // positions[t] - sliding_window + 1 with a sliding window), found through the block table:
 //   slot(p) = block_tables[seq * max_blocks_per_seq + p / block_size] * block_size + p % block_size
 // GQA: query head h reads KV head h / (num_heads / num_kv_heads).
-// Correct first: this version is a plain CUDA-core kernel; the tensor-core and split-KV
-// versions come with the performance work and must match it.
+// CUDA-core kernel, split-KV (flash-decoding) when the batch is too small to fill the GPU or a
+// key range is long: each split's partial result goes to the caller's workspace and a merge
+// kernel combines them. Without a workspace (or with one too small) it splits less or not at
+// all; the result is the same up to fp32 rounding. The split plan depends on num_tokens and
+// max_blocks_per_seq, so a token's result can differ in the last bits from batch to batch;
+// without a workspace it depends on that token's own inputs only (batch-invariant).
 #pragma once
+
+#include <cstddef>
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -21,7 +27,7 @@ struct PagedAttentionParams {
   const __nv_bfloat16* k_cache = nullptr;  // [num_blocks * block_size, num_kv_heads, head_dim]
   const __nv_bfloat16* v_cache = nullptr;  // [num_blocks * block_size, num_kv_heads, head_dim]
   const int* block_tables = nullptr;       // [num_seqs, max_blocks_per_seq]
-  int max_blocks_per_seq = 0;
+  int max_blocks_per_seq = 0;              // also bounds every key range: max_blocks_per_seq * block_size
   const int* token_seq = nullptr;          // [num_tokens]
   const int* positions = nullptr;          // [num_tokens]
   __nv_bfloat16* out = nullptr;            // [num_tokens, num_heads, head_dim]
@@ -32,7 +38,16 @@ struct PagedAttentionParams {
   int block_size = 0;
   float scale = 0.0f;                      // usually 1 / sqrt(head_dim)
   int sliding_window = 0;                  // 0: none
+  // Split-KV scratch, 16-byte aligned, owned by the caller and reused across calls on one stream
+  // (its contents need no initialisation). nullptr / 0: never split.
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
 };
+
+// Workspace bytes that let LaunchPagedAttention split as much as it wants for batches of up to
+// max_num_tokens query tokens, num_heads query heads and key ranges of up to max_context keys, on
+// the current device. At most 64 MiB; 0 when such batches never split.
+size_t PagedAttentionWorkspaceBytes(int max_num_tokens, int num_heads, int head_dim, int max_context);
 
 // cudaErrorInvalidValue for a head dim other than 64 or 128, or inconsistent head counts.
 cudaError_t LaunchPagedAttention(const PagedAttentionParams& params, cudaStream_t stream);

@@ -8,6 +8,8 @@
 //   "gpu_memory_utilization": 0.9,         cuda: fraction of GPU memory for weights, activations
 //                                          and the KV cache (engine.kv_cache.num_blocks 0: all
 //                                          that is left goes to KV blocks)
+//   "batch_invariant": false,              cuda: each token's result independent of the batch
+//                                          (greedy output the same alone or batched), slower
 //   "listen": "127.0.0.1:50051",           gRPC address; port 0 picks a free port
 //   "metrics_port": 9400,                  Prometheus /metrics on the listen host; 0: a free
 //                                          port; -1: no metrics endpoint
@@ -32,6 +34,7 @@ struct ServerConfig {
   std::string model = "models/specd-code-target";
   std::string runner = "cpu";
   double gpu_memory_utilization = 0.9;
+  bool batch_invariant = false;
   std::string listen = "127.0.0.1:50051";
   int32_t metrics_port = 9400;
   double drain_timeout_seconds = 30.0;

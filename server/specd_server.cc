@@ -97,7 +97,7 @@ StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string
 #ifdef SPECD_WITH_CUDA_RUNNER
     SPECD_ASSIGN_OR_RETURN(auto runner, CudaRunner::Create(model_dir, {.block_size = block_size, .num_blocks = num_blocks,
         .gpu_memory_utilization = config_.gpu_memory_utilization,
-        .max_num_tokens = config_.engine.max_num_batched_tokens}));
+        .max_num_tokens = config_.engine.max_num_batched_tokens, .batch_invariant = config_.batch_invariant}));
     return std::unique_ptr<ModelRunner>(std::move(runner));
 #else
     return UnimplementedError("this build has no CUDA runner (configured with SPECD_WITH_CUDA=OFF)");
@@ -139,8 +139,14 @@ StatusOr<std::unique_ptr<Proposer>> SpecdServer::LoadDraftProposer(const SpecCon
   SPECD_RETURN_IF_ERROR(CheckDraftMatchesTarget(spec.draft_model, draft_config, *draft_tokenizer,
                                                 config_.model, model_, *tokenizer_));
   // The draft's KV cache has the target's shape: the same block ids index both.
-  SPECD_ASSIGN_OR_RETURN(auto runner, MakeRunner(spec.draft_model, engine_config_.kv_cache.num_blocks));
-  return std::unique_ptr<Proposer>(std::make_unique<DraftModelProposer>(std::move(runner), model_.eos_token_ids));
+  auto runner = MakeRunner(spec.draft_model, engine_config_.kv_cache.num_blocks);
+  if (runner.status().code() == StatusCode::kResourceExhausted && config_.engine.kv_cache.num_blocks == 0) {
+    return Status(StatusCode::kResourceExhausted,
+                  runner.status().message() + " (the target's KV cache took the GPU memory left; set "
+                  "engine.kv_cache.num_blocks or lower gpu_memory_utilization to leave room for the draft model)");
+  }
+  SPECD_RETURN_IF_ERROR(runner.status());
+  return std::unique_ptr<Proposer>(std::make_unique<DraftModelProposer>(std::move(runner).value(), model_.eos_token_ids));
 }
 
 // Engine-derived metrics, read at scrape time (zeros while loading).

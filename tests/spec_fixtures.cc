@@ -8,21 +8,27 @@
 
 namespace specd::testing {
 
+RunnerFactory CpuRunnerFactory() {
+  return [](const std::string& model_dir, const EngineConfig& config) -> std::unique_ptr<ModelRunner> {
+    auto runner = CpuRunner::Create(model_dir, {.block_size = config.kv_cache.block_size,
+                                                .num_blocks = config.kv_cache.num_blocks});
+    REQUIRE(runner.ok());
+    return std::move(runner).value();
+  };
+}
+
 std::unique_ptr<EngineCore> MakeSpecEngine(const std::string& target_dir, const std::string& draft_dir,
-                                           const SpecConfig& spec, const EngineConfig& config) {
-  const CpuRunnerOptions options{.block_size = config.kv_cache.block_size, .num_blocks = config.kv_cache.num_blocks};
-  auto runner = CpuRunner::Create(target_dir, options);
-  REQUIRE(runner.ok());
-  const ModelConfig model = (*runner)->config();
-  auto engine = std::make_unique<EngineCore>(config, std::move(runner).value(), model, /*check_invariants=*/true);
+                                           const SpecConfig& spec, const EngineConfig& config,
+                                           const RunnerFactory& make_runner) {
+  const auto model = LoadModelConfig(target_dir);
+  REQUIRE(model.ok());
+  auto engine = std::make_unique<EngineCore>(config, make_runner(target_dir, config), *model, /*check_invariants=*/true);
   if (spec.method == SpecMethod::kDraftModel) {
-    auto draft = CpuRunner::Create(draft_dir, options);
-    REQUIRE(draft.ok());
-    auto proposer = std::make_unique<DraftModelProposer>(std::move(draft).value(), model.eos_token_ids);
-    engine->EnableSpeculation(std::make_unique<SpecDecoder>(spec, std::move(proposer), model.max_position_embeddings));
+    auto proposer = std::make_unique<DraftModelProposer>(make_runner(draft_dir, config), model->eos_token_ids);
+    engine->EnableSpeculation(std::make_unique<SpecDecoder>(spec, std::move(proposer), model->max_position_embeddings));
   } else if (spec.method == SpecMethod::kNgramLookup) {
     auto proposer = std::make_unique<NgramProposer>(spec.ngram_min, spec.ngram_max);
-    engine->EnableSpeculation(std::make_unique<SpecDecoder>(spec, std::move(proposer), model.max_position_embeddings));
+    engine->EnableSpeculation(std::make_unique<SpecDecoder>(spec, std::move(proposer), model->max_position_embeddings));
   }
   engine->Start();
   return engine;

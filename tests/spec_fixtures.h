@@ -2,6 +2,7 @@
 // runner, and a way to run a set of requests through one.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,10 +20,16 @@ struct SpecJob {
   int32_t max_draft_tokens = 0;
 };
 
-// An engine over the CPU runner on `target_dir`. With `spec` enabled, a SpecDecoder drafts with
-// `draft_dir` (draft_model) or n-gram lookup. Invariants are checked every step.
+// The runner of a model folder, with the KV cache shape of an engine config.
+using RunnerFactory =
+    std::function<std::unique_ptr<ModelRunner>(const std::string& model_dir, const EngineConfig& config)>;
+RunnerFactory CpuRunnerFactory();
+
+// An engine over `make_runner`'s runner on `target_dir`. With `spec` enabled, a SpecDecoder drafts
+// with `draft_dir` (draft_model) or n-gram lookup. Invariants are checked every step.
 std::unique_ptr<EngineCore> MakeSpecEngine(const std::string& target_dir, const std::string& draft_dir,
-                                           const SpecConfig& spec, const EngineConfig& config);
+                                           const SpecConfig& spec, const EngineConfig& config,
+                                           const RunnerFactory& make_runner = CpuRunnerFactory());
 
 SpecConfig DraftModelSpec(int32_t k);
 SpecConfig NgramSpec(int32_t k);

@@ -1,8 +1,11 @@
 // Paged attention against an fp64 reference computed from the same bf16 inputs, on batches that
 // mix prompt chunks, a chunked-prefill continuation, long decodes and a verify-shaped query, with
-// shuffled block tables and random garbage in every cache slot a sequence must not see. The
-// output is poisoned (NaN) before each run. The kernel's error must stay within about twice that
-// of a plain fp32 implementation rounded to bf16.
+// shuffled block tables and random garbage in every cache slot a sequence must not see. Each
+// case runs three ways: with a full split-KV workspace (PagedAttentionWorkspaceBytes), with one a
+// fifth that size (fewer splits) and with none (no split); the split cases (long decodes alone,
+// long decodes beside a prompt chunk, a sliding window over a long range) must actually write
+// the workspace. The output and the workspace are poisoned (NaN) before each run. The kernel's
+// error must stay within about twice that of a plain fp32 implementation rounded to bf16.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -67,6 +70,7 @@ struct Case {
   int block_size;
   int sliding_window;
   std::vector<Chunk> chunks;
+  bool must_split = false;  // with the full workspace, some token's keys are split
 };
 
 // A prompt chunk from 0, a chunked-prefill continuation, decodes at 300 and 1031, a verify query.
@@ -83,6 +87,16 @@ const std::vector<Case>& Cases() {
       {"GQA 16, head dim 128", 128, 16, 1, 16, 0, kMixedBatch},
       {"sliding window 7, GQA 4, head dim 128, block size 16", 128, 16, 4, 16, 7, kMixedBatch},
       {"sliding window 40, GQA 8, head dim 64, block size 3", 64, 8, 1, 3, 40, kMixedBatch},
+      // Split-KV: few query tokens, long key ranges.
+      {"split: one decode at 5000, GQA 4, head dim 128", 128, 32, 8, 16, 0, {{4999, 1}}, true},
+      {"split: one decode at 20000, GQA 8, head dim 64", 64, 16, 2, 16, 0, {{19999, 1}}, true},
+      {"split: long decodes, a prompt chunk and a verify query, GQA 4, head dim 128", 128, 32, 8, 16, 0,
+       {{9000, 1}, {0, 40}, {3000, 12}, {2047, 1}, {6000, 4}, {300, 1}}, true},
+      {"split: sliding window 1500 over long ranges, GQA 4, head dim 128", 128, 16, 4, 16, 1500,
+       {{7000, 1}, {2500, 3}, {1000, 1}, {10, 20}}, true},
+      {"split: GQA 12, head dim 64, block size 3", 64, 24, 2, 3, 0, {{3000, 1}, {100, 7}}, true},
+      {"split: MHA, head dim 128, block size 1", 128, 4, 4, 1, 0, {{2500, 1}, {777, 2}}, true},
+      {"split: GQA 16, head dim 128", 128, 16, 1, 16, 0, {{4100, 1}}, true},
   };
   return cases;
 }
@@ -260,7 +274,6 @@ TEST_CASE("paged attention matches an fp64 reference on mixed batches", "[gpu]")
   const auto d_positions = ToDevice(in.positions);
   const size_t out_elements = ref.exact.size();
   const auto d_out = ToDevice(std::vector<uint16_t>(out_elements));
-  CUDA_REQUIRE(cudaMemset(d_out.get(), 0xFF, out_elements * sizeof(uint16_t)));  // poison: NaN
 
   kernels::PagedAttentionParams params;
   params.q = reinterpret_cast<const __nv_bfloat16*>(d_q.get());
@@ -279,23 +292,46 @@ TEST_CASE("paged attention matches an fp64 reference on mixed batches", "[gpu]")
   params.block_size = c.block_size;
   params.scale = scale;
   params.sliding_window = c.sliding_window;
-  CUDA_REQUIRE(kernels::LaunchPagedAttention(params, nullptr));
-  CUDA_REQUIRE(cudaDeviceSynchronize());
 
-  std::vector<float> got;
-  for (uint16_t bits : ToHost(d_out.get(), out_elements)) got.push_back(BF16ToFloat(bits));
-  for (float value : got) REQUIRE(std::isfinite(value));  // every element written
-  double max_ref = 0.0, max_error = 0.0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    max_ref = std::max(max_ref, std::abs(ref.exact[i]));
-    max_error = std::max(max_error, std::abs(got[i] - ref.exact[i]));
+  const size_t full_workspace = kernels::PagedAttentionWorkspaceBytes(num_tokens, c.num_heads, c.head_dim,
+                                                                      in.max_blocks_per_seq * c.block_size);
+  if (c.must_split) REQUIRE(full_workspace > 0);
+  const auto d_workspace = ToDevice(std::vector<uint8_t>(std::max<size_t>(full_workspace, 16)));
+  struct Mode {
+    const char* name;
+    size_t workspace_bytes;
+  };
+  const Mode modes[] = {{"full workspace", full_workspace},
+                        {"a fifth of the workspace", full_workspace / 5 / 16 * 16},
+                        {"no workspace", 0}};
+  for (const Mode& mode : modes) {
+    CAPTURE(mode.name, mode.workspace_bytes);
+    CUDA_REQUIRE(cudaMemset(d_out.get(), 0xFF, out_elements * sizeof(uint16_t)));  // poison: NaN
+    CUDA_REQUIRE(cudaMemset(d_workspace.get(), 0xFF, std::max<size_t>(full_workspace, 16)));
+    params.workspace = mode.workspace_bytes > 0 ? d_workspace.get() : nullptr;
+    params.workspace_bytes = mode.workspace_bytes;
+    CUDA_REQUIRE(kernels::LaunchPagedAttention(params, nullptr));
+    CUDA_REQUIRE(cudaDeviceSynchronize());
+
+    if (c.must_split && mode.workspace_bytes == full_workspace) {
+      const std::vector<uint8_t> workspace = ToHost(d_workspace.get(), full_workspace);
+      CHECK(std::any_of(workspace.begin(), workspace.end(), [](uint8_t byte) { return byte != 0xFF; }));
+    }
+    std::vector<float> got;
+    for (uint16_t bits : ToHost(d_out.get(), out_elements)) got.push_back(BF16ToFloat(bits));
+    for (float value : got) REQUIRE(std::isfinite(value));  // every element written
+    double max_ref = 0.0, max_error = 0.0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      max_ref = std::max(max_ref, std::abs(ref.exact[i]));
+      max_error = std::max(max_error, std::abs(got[i] - ref.exact[i]));
+    }
+    const double kernel_error = RelativeError(ref.exact, got);
+    const double reference_error = RelativeError(ref.exact, ref.same_precision);
+    CAPTURE(num_tokens, kernel_error, reference_error, max_error, max_ref);
+    CHECK(kernel_error <= 2.0 * reference_error + 1e-6);
+    // bf16 rounding alone is at most 2^-9 relative; this catches a single wrong head or token.
+    CHECK(max_error <= 1e-2 * max_ref);
   }
-  const double kernel_error = RelativeError(ref.exact, got);
-  const double reference_error = RelativeError(ref.exact, ref.same_precision);
-  CAPTURE(num_tokens, kernel_error, reference_error, max_error, max_ref);
-  CHECK(kernel_error <= 2.0 * reference_error + 1e-6);
-  // bf16 rounding alone is at most 2^-9 relative; this catches a single wrong head or token.
-  CHECK(max_error <= 1e-2 * max_ref);
 }
 
 TEST_CASE("paged attention refuses unsupported shapes", "[gpu]") {

@@ -57,7 +57,7 @@ StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithWeights(ModelConfig 
                                                                     const CudaRunnerOptions& options) {
   std::unique_ptr<CudaRunner> runner(new CudaRunner(std::move(config), std::move(weights), options));
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamCreate(&runner->stream_), "creating a CUDA stream"));
-  SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create());
+  SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create(options.batch_invariant, options.max_num_tokens));
   SPECD_RETURN_IF_ERROR(runner->AllocateWorkspace());
   SPECD_RETURN_IF_ERROR(runner->AllocateKvCache(options));
   return runner;
@@ -75,6 +75,7 @@ CudaRunner::CudaRunner(ModelConfig config, CudaWeights weights, const CudaRunner
     : config_(std::move(config)),
       weights_(std::move(weights)),
       max_num_tokens_(options.max_num_tokens),
+      batch_invariant_(options.batch_invariant),
       shape_{0, options.block_size},
       max_blocks_per_seq_(Blocks(config_.max_position_embeddings, options.block_size)) {}
 
@@ -96,6 +97,15 @@ Status CudaRunner::AllocateWorkspace() {
   SPECD_RETURN_IF_ERROR(branch_out_.Allocate(t * hidden, "projection outputs"));
   SPECD_RETURN_IF_ERROR(qkv_.Allocate(t * qkv, "q/k/v"));
   SPECD_RETURN_IF_ERROR(attention_.Allocate(t * config_.q_size(), "attention output"));
+  // Split-KV makes a token's attention depend on the batch in the last bits, so the
+  // batch-invariant mode goes without (no workspace: no split).
+  if (!batch_invariant_) {
+    SPECD_RETURN_IF_ERROR(attention_workspace_.Allocate(
+        kernels::PagedAttentionWorkspaceBytes(static_cast<int>(t), static_cast<int>(config_.num_attention_heads),
+                                              static_cast<int>(config_.head_dim),
+                                              static_cast<int>(config_.max_position_embeddings)),
+        "the attention workspace"));
+  }
   SPECD_RETURN_IF_ERROR(gate_up_.Allocate(t * 2 * inter, "gate/up"));
   SPECD_RETURN_IF_ERROR(activation_.Allocate(t * inter, "the MLP activation"));
   SPECD_RETURN_IF_ERROR(logit_inputs_.Allocate(t * hidden, "logit inputs"));
@@ -198,6 +208,8 @@ Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
   attn.block_size = static_cast<int>(shape_.block_size);
   attn.scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
   attn.sliding_window = static_cast<int>(config_.sliding_window.value_or(0));
+  attn.workspace = attention_workspace_.get();
+  attn.workspace_bytes = attention_workspace_.bytes();
   SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchPagedAttention(attn, stream_), "paged attention"));
 
   const auto add_bias = [&](__nv_bfloat16* x, const DeviceBuffer<__nv_bfloat16>& bias, int64_t width) {

@@ -30,6 +30,10 @@ struct CudaRunnerOptions {
   int64_t num_blocks = 0;               // 0: as many as gpu_memory_utilization leaves room for
   double gpu_memory_utilization = 0.9;  // fraction of the GPU's memory the runner may use
   int64_t max_num_tokens = 2048;        // tokens per step at most (the engine's token budget)
+  // Each token's logits independent of the rest of the batch (GEMMs: lt_gemm.h; attention
+  // without split-KV), at some cost in speed: greedy output is then the same whether a token is
+  // computed alone, in a prefill chunk or in a speculative verify step.
+  bool batch_invariant = false;
 };
 
 class CudaRunner : public ModelRunner {
@@ -65,6 +69,7 @@ class CudaRunner : public ModelRunner {
   ModelConfig config_;
   CudaWeights weights_;
   int64_t max_num_tokens_;
+  bool batch_invariant_;
   KvCacheShape shape_;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<LtGemm> gemm_;
@@ -83,6 +88,7 @@ class CudaRunner : public ModelRunner {
   DeviceBuffer<__nv_bfloat16> branch_out_;    // [max_tokens, hidden]: o_proj or down_proj output
   DeviceBuffer<__nv_bfloat16> qkv_;           // [max_tokens, q_size + 2 * kv_size]
   DeviceBuffer<__nv_bfloat16> attention_;     // [max_tokens, q_size]
+  DeviceBuffer<uint8_t> attention_workspace_; // split-KV partials, PagedAttentionWorkspaceBytes(max_tokens, ...)
   DeviceBuffer<__nv_bfloat16> gate_up_;       // [max_tokens, 2 * intermediate]
   DeviceBuffer<__nv_bfloat16> activation_;    // [max_tokens, intermediate]
   DeviceBuffer<__nv_bfloat16> logit_inputs_;  // [max_tokens, hidden]

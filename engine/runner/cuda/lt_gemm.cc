@@ -1,9 +1,24 @@
 #include "engine/runner/cuda/lt_gemm.h"
 
+#include <vector>
+
 namespace specd {
 namespace {
 
 constexpr size_t kWorkspaceBytes = 32 << 20;
+constexpr int kCandidateAlgos = 16;
+
+std::string Describe(int64_t rows, int64_t in, int64_t out) {
+  return "a " + std::to_string(rows) + "x" + std::to_string(in) + " by " + std::to_string(out) + "x" +
+         std::to_string(in) + " product";
+}
+
+bool HasSplitK(const cublasLtMatmulAlgo_t& algo) {
+  uint32_t splits = 1;
+  size_t written = 0;
+  cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splits, sizeof(splits), &written);
+  return splits > 1;
+}
 
 }  // namespace
 
@@ -18,10 +33,23 @@ struct LtGemm::Plan {
     if (w) cublasLtMatrixLayoutDestroy(w);
     if (op) cublasLtMatmulDescDestroy(op);
   }
+
+  Status Describe(int64_t rows, int64_t in, int64_t out, bool f32_out) {
+    SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc"));
+    const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
+    cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose));
+    cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &keep, sizeof(keep));
+    // Column-major views: w is [in, out] (transposed by the op), x is [in, rows], y is [out, rows].
+    SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatrixLayoutCreate(&w, CUDA_R_16BF, in, out, in), "w layout"));
+    SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatrixLayoutCreate(&x, CUDA_R_16BF, in, rows, in), "x layout"));
+    return CublasStatus(cublasLtMatrixLayoutCreate(&y, f32_out ? CUDA_R_32F : CUDA_R_16BF, out, rows, out), "y layout");
+  }
 };
 
-StatusOr<std::unique_ptr<LtGemm>> LtGemm::Create() {
-  std::unique_ptr<LtGemm> gemm(new LtGemm());
+LtGemm::LtGemm(bool batch_invariant, int64_t max_rows) : batch_invariant_(batch_invariant), max_rows_(max_rows) {}
+
+StatusOr<std::unique_ptr<LtGemm>> LtGemm::Create(bool batch_invariant, int64_t max_rows) {
+  std::unique_ptr<LtGemm> gemm(new LtGemm(batch_invariant, max_rows));
   SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtCreate(&gemm->handle_), "cublasLtCreate"));
   SPECD_RETURN_IF_ERROR(gemm->workspace_.Allocate(kWorkspaceBytes, "the cuBLASLt workspace"));
   return gemm;
@@ -32,35 +60,54 @@ LtGemm::~LtGemm() {
   if (handle_) cublasLtDestroy(handle_);
 }
 
-StatusOr<const LtGemm::Plan*> LtGemm::PlanFor(const Shape& shape) {
-  if (auto it = plans_.find(shape); it != plans_.end()) return it->second.get();
+// cuBLASLt's heuristic candidates for the plan's shape, best first.
+StatusOr<cublasLtMatmulAlgo_t> LtGemm::ChooseAlgo(const Plan& plan, const Shape& shape) {
   const auto [rows, in, out, f32_out] = shape;
-  auto plan = std::make_unique<Plan>();
-  SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatmulDescCreate(&plan->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul desc"));
-  const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
-  cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof(transpose));
-  cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_TRANSB, &keep, sizeof(keep));
-  // Column-major views: w is [in, out] (transposed by the op), x is [in, rows], y is [out, rows].
-  SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatrixLayoutCreate(&plan->w, CUDA_R_16BF, in, out, in), "w layout"));
-  SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatrixLayoutCreate(&plan->x, CUDA_R_16BF, in, rows, in), "x layout"));
-  SPECD_RETURN_IF_ERROR(CublasStatus(
-      cublasLtMatrixLayoutCreate(&plan->y, f32_out ? CUDA_R_32F : CUDA_R_16BF, out, rows, out), "y layout"));
   cublasLtMatmulPreference_t preference = nullptr;
   SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatmulPreferenceCreate(&preference), "preference"));
   const size_t workspace = workspace_.bytes();
   cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
                                        sizeof(workspace));
-  cublasLtMatmulHeuristicResult_t result{};
+  std::vector<cublasLtMatmulHeuristicResult_t> results(kCandidateAlgos);
   int found = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle_, plan->op, plan->w, plan->x, plan->y,
-                                                               plan->y, preference, 1, &result, &found);
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle_, plan.op, plan.w, plan.x, plan.y, plan.y,
+                                                               preference, kCandidateAlgos, results.data(), &found);
   cublasLtMatmulPreferenceDestroy(preference);
   SPECD_RETURN_IF_ERROR(CublasStatus(status, "cublasLtMatmulAlgoGetHeuristic"));
-  if (found == 0) {
-    return InternalError("cuBLASLt has no algorithm for a " + std::to_string(rows) + "x" + std::to_string(in) +
-                         " by " + std::to_string(out) + "x" + std::to_string(in) + " product");
+  for (int i = 0; i < found; ++i) {
+    if (!batch_invariant_ || !HasSplitK(results[static_cast<size_t>(i)].algo)) return results[static_cast<size_t>(i)].algo;
   }
-  plan->algo = result.algo;
+  return InternalError("cuBLASLt has no " + std::string(batch_invariant_ ? "split-K-free " : "") +
+                       "algorithm for " + Describe(rows, in, out));
+}
+
+// One algorithm per (in, out, output type), chosen for the largest row count and checked for
+// each smaller one.
+StatusOr<cublasLtMatmulAlgo_t> LtGemm::InvariantAlgo(const Shape& shape) {
+  const auto [rows, in, out, f32_out] = shape;
+  const Shape key{0, in, out, f32_out};
+  if (auto it = invariant_algos_.find(key); it != invariant_algos_.end()) return it->second;
+  Plan largest;
+  SPECD_RETURN_IF_ERROR(largest.Describe(max_rows_, in, out, f32_out));
+  SPECD_ASSIGN_OR_RETURN(const cublasLtMatmulAlgo_t algo, ChooseAlgo(largest, {max_rows_, in, out, f32_out}));
+  invariant_algos_.emplace(key, algo);
+  return algo;
+}
+
+StatusOr<const LtGemm::Plan*> LtGemm::PlanFor(const Shape& shape) {
+  if (auto it = plans_.find(shape); it != plans_.end()) return it->second.get();
+  const auto [rows, in, out, f32_out] = shape;
+  auto plan = std::make_unique<Plan>();
+  SPECD_RETURN_IF_ERROR(plan->Describe(rows, in, out, f32_out));
+  if (batch_invariant_) {
+    SPECD_ASSIGN_OR_RETURN(plan->algo, InvariantAlgo(shape));
+    cublasLtMatmulHeuristicResult_t check{};
+    SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatmulAlgoCheck(handle_, plan->op, plan->w, plan->x, plan->y, plan->y,
+                                                               &plan->algo, &check),
+                                       "the batch-invariant algorithm for " + Describe(rows, in, out)));
+  } else {
+    SPECD_ASSIGN_OR_RETURN(plan->algo, ChooseAlgo(*plan, shape));
+  }
   const Plan* raw = plan.get();
   plans_.emplace(shape, std::move(plan));
   return raw;
@@ -69,6 +116,10 @@ StatusOr<const LtGemm::Plan*> LtGemm::PlanFor(const Shape& shape) {
 Status LtGemm::Run(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y_bf16, float* y_f32,
                    int64_t rows, int64_t in, int64_t out, cudaStream_t stream) {
   if (rows == 0) return OkStatus();
+  if (rows > max_rows_) {
+    return InvalidArgumentError(Describe(rows, in, out) + " has more than the " + std::to_string(max_rows_) +
+                                " rows LtGemm was sized for");
+  }
   SPECD_ASSIGN_OR_RETURN(const Plan* plan, PlanFor({rows, in, out, y_f32 != nullptr}));
   const float alpha = 1.0f, beta = 0.0f;
   void* y = y_f32 != nullptr ? static_cast<void*>(y_f32) : static_cast<void*>(y_bf16);

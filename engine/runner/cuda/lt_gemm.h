@@ -1,8 +1,13 @@
 // LtGemm: the dense products of the CUDA runner through cuBLASLt, bf16 operands, fp32
 // accumulation, bf16 or fp32 output:
 //   y[rows, out] = x[rows, in] * w[out, in]^T        (w in Hugging Face's Linear layout)
-// cuBLASLt is column-major: this is y^T = w * x^T with w read transposed. Algorithms are chosen
-// by cuBLASLt's heuristic once per shape and kept. Engine thread only.
+// cuBLASLt is column-major: this is y^T = w * x^T with w read transposed. Engine thread only.
+//
+// Algorithms: by default cuBLASLt's heuristic picks one per (rows, in, out) and it is kept, the
+// fastest choice, but a row's result may then depend on how many rows share the product (another
+// kernel, split-K). Batch-invariant mode picks one algorithm per (in, out) without split-K and
+// uses it for every row count, so each row's result is the same whatever else is in the batch:
+// greedy output then does not depend on batching, chunking or speculation.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +25,8 @@ namespace specd {
 
 class LtGemm {
  public:
-  static StatusOr<std::unique_ptr<LtGemm>> Create();
+  // max_rows: the most rows a product will have (batch-invariant mode chooses for it).
+  static StatusOr<std::unique_ptr<LtGemm>> Create(bool batch_invariant, int64_t max_rows);
   ~LtGemm();
 
   // y: [rows, out] of bf16 (y_bf16) or fp32 (y_f32); exactly one is non-null.
@@ -28,15 +34,20 @@ class LtGemm {
              int64_t rows, int64_t in, int64_t out, cudaStream_t stream);
 
  private:
-  struct Plan;  // descriptors and the chosen algorithm of one shape
+  struct Plan;  // descriptors and the algorithm of one shape
   using Shape = std::tuple<int64_t, int64_t, int64_t, bool>;  // rows, in, out, fp32 output
 
-  LtGemm() = default;
+  LtGemm(bool batch_invariant, int64_t max_rows);
   StatusOr<const Plan*> PlanFor(const Shape& shape);
+  StatusOr<cublasLtMatmulAlgo_t> ChooseAlgo(const Plan& plan, const Shape& shape);
+  StatusOr<cublasLtMatmulAlgo_t> InvariantAlgo(const Shape& shape);
 
+  const bool batch_invariant_;
+  const int64_t max_rows_;
   cublasLtHandle_t handle_ = nullptr;
   DeviceBuffer<uint8_t> workspace_;
   std::map<Shape, std::unique_ptr<Plan>> plans_;
+  std::map<Shape, cublasLtMatmulAlgo_t> invariant_algos_;  // keyed with rows = 0
 };
 
 }  // namespace specd
