@@ -51,10 +51,21 @@ def decode_rows(out):
     return rows
 
 
+def tuning_rows(out):
+    rows = []
+    for shape in ("llama-3.2-1b", "llama-3.1-8b"):
+        tuned, untuned = load(out, f"decode_specd_{shape}.json"), load(out, f"decode_specd_{shape}_untuned.json")
+        rows.append({"case": f"decode batch 1, {shape}", "unit": "ms_per_token", "specd": tuned["ms_per_token_mean"],
+                     "baseline": "specd without GEMM tuning", "baseline_value": untuned["ms_per_token_mean"],
+                     "ratio": untuned["ms_per_token_mean"] / tuned["ms_per_token_mean"], "target": None,
+                     "meets_target": None})
+    return rows
+
+
 def main():
     out = sys.argv[1]
     card = load(out, "attention_specd.json")[0]["card"]
-    rows = attention_rows(out) + decode_rows(out)
+    rows = attention_rows(out) + decode_rows(out) + tuning_rows(out)
     key = re.sub(r"[^a-z0-9]+", "_", card.lower()).strip("_")
     with open(os.path.join(out, f"cuda_runner_{key}.json"), "w") as f:
         json.dump({"card": card, "rows": rows}, f, indent=2)

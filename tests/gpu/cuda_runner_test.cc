@@ -171,3 +171,38 @@ TEST_CASE("CUDA runner matches transformers' logits for the bundled target", "[g
 }
 
 }  // namespace specd
+
+namespace specd {
+
+TEST_CASE("CUDA runner runs a batch larger than it was sized for in pieces, same logits", "[gpu]") {
+  const std::string dir = ScratchModel("pieces", Variant("gqa4_head_dim_64"));
+  const auto runner = [&](int64_t max_tokens) {
+    auto made = CudaRunner::Create(dir, {.block_size = 16, .num_blocks = 64, .max_num_tokens = max_tokens,
+                                         .batch_invariant = true});
+    REQUIRE(made.status().ToString() == "OK");
+    return std::move(made).value();
+  };
+  const auto whole = runner(256), pieces = runner(16);
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int32_t> token(3, 511);
+  std::vector<std::vector<int32_t>> prompts = {std::vector<int32_t>(70), std::vector<int32_t>(5), std::vector<int32_t>(40)};
+  for (auto& prompt : prompts) {
+    for (auto& t : prompt) t = token(rng);
+  }
+  const std::vector<std::vector<int32_t>> tables = {{9, 3, 17, 0, 30}, {5}, {40, 41, 42}};
+  SchedulerOutput batch;
+  for (size_t s = 0; s < prompts.size(); ++s) {
+    ScheduledSequence seq;
+    seq.token_ids = prompts[s];
+    seq.block_table = tables[s];
+    seq.logits_indices = s == 0 ? std::vector<int32_t>{2, 15, 16, 40, 69} : std::vector<int32_t>{static_cast<int32_t>(prompts[s].size() - 1)};
+    batch.sequences.push_back(seq);
+  }
+  const auto want = whole->Execute(batch);
+  const auto got = pieces->Execute(batch);
+  REQUIRE(want.ok());
+  REQUIRE(got.status().ToString() == "OK");
+  CHECK(got->logits == want->logits);
+}
+
+}  // namespace specd

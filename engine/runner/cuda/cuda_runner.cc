@@ -57,7 +57,7 @@ StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithWeights(ModelConfig 
                                                                     const CudaRunnerOptions& options) {
   std::unique_ptr<CudaRunner> runner(new CudaRunner(std::move(config), std::move(weights), options));
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamCreate(&runner->stream_), "creating a CUDA stream"));
-  SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create(options.batch_invariant, options.max_num_tokens));
+  SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create(options.batch_invariant, options.max_num_tokens, options.tune_gemms));
   SPECD_RETURN_IF_ERROR(runner->AllocateWorkspace());
   SPECD_RETURN_IF_ERROR(runner->AllocateKvCache(options));
   return runner;
@@ -232,21 +232,58 @@ Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
   return RunNorm(branch_out_.get(), last ? weights_.final_norm : weights_.layers[static_cast<size_t>(layer) + 1].input_norm, t);
 }
 
-StatusOr<ModelOutput> CudaRunner::ComputeLogits(const StepInputs& in) {
-  ModelOutput output;
-  output.vocab_size = config_.vocab_size;
-  const int64_t rows = in.num_rows();
-  output.logits.resize(static_cast<size_t>(rows * config_.vocab_size));
-  if (rows == 0) return output;
-  kernels::GatherRowsParams gather{normed_.get(), logit_rows_.get(), logit_inputs_.get(), static_cast<int>(rows),
+// The logits of the step's requested rows, to output rows `rows` (the whole batch's numbering).
+Status CudaRunner::ComputeLogits(const StepInputs& in, const std::vector<int64_t>& rows, ModelOutput& output) {
+  const int64_t count = in.num_rows(), vocab = config_.vocab_size;
+  if (count == 0) return OkStatus();
+  kernels::GatherRowsParams gather{normed_.get(), logit_rows_.get(), logit_inputs_.get(), static_cast<int>(count),
                                    static_cast<int>(config_.hidden_size)};
   SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGatherRows(gather, stream_), "gathering logit rows"));
-  SPECD_RETURN_IF_ERROR(gemm_->Run(logit_inputs_.get(), weights_.output_projection(), nullptr, logits_.get(), rows,
-                                   config_.hidden_size, config_.vocab_size, stream_));
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(output.logits.data(), logits_.get(), output.logits.size() * sizeof(float),
+  SPECD_RETURN_IF_ERROR(gemm_->Run(logit_inputs_.get(), weights_.output_projection(), nullptr, logits_.get(), count,
+                                   config_.hidden_size, vocab, stream_));
+  // Rows of one piece are consecutive unless a sequence was cut with logits wanted on both sides.
+  const bool consecutive = rows.back() - rows.front() + 1 == count;
+  std::vector<float> scattered(consecutive ? 0 : static_cast<size_t>(count * vocab));
+  float* host = consecutive ? output.logits.data() + rows.front() * vocab : scattered.data();
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host, logits_.get(), static_cast<size_t>(count * vocab) * sizeof(float),
                                                    cudaMemcpyDeviceToHost, stream_), "copying logits"));
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "the step"));
-  return output;
+  for (size_t r = 0; r < scattered.size() / static_cast<size_t>(vocab); ++r) {
+    std::copy_n(scattered.begin() + static_cast<std::ptrdiff_t>(r) * vocab, vocab,
+                output.logits.begin() + rows[r] * vocab);
+  }
+  return OkStatus();
+}
+
+// Pieces of at most max_num_tokens_ tokens, in order. A sequence may be cut between pieces: its
+// earlier tokens are in the KV cache by the time the later piece runs, as in chunked prefill.
+std::vector<CudaRunner::Piece> CudaRunner::SplitBatch(const SchedulerOutput& batch) const {
+  std::vector<Piece> pieces(1);
+  int64_t piece_tokens = 0, first_row = 0;
+  for (const ScheduledSequence& seq : batch.sequences) {
+    for (size_t offset = 0; offset < seq.token_ids.size();) {
+      if (piece_tokens == max_num_tokens_) {
+        pieces.emplace_back();
+        piece_tokens = 0;
+      }
+      const size_t n = std::min(seq.token_ids.size() - offset, static_cast<size_t>(max_num_tokens_ - piece_tokens));
+      ScheduledSequence part;
+      part.token_ids = seq.token_ids.subspan(offset, n);
+      part.start_position = seq.start_position + static_cast<int64_t>(offset);
+      part.block_table = seq.block_table;
+      for (size_t k = 0; k < seq.logits_indices.size(); ++k) {
+        const auto index = static_cast<size_t>(seq.logits_indices[k]);
+        if (index < offset || index >= offset + n) continue;
+        part.logits_indices.push_back(static_cast<int32_t>(index - offset));
+        pieces.back().rows.push_back(first_row + static_cast<int64_t>(k));
+      }
+      pieces.back().batch.sequences.push_back(std::move(part));
+      piece_tokens += static_cast<int64_t>(n);
+      offset += n;
+    }
+    first_row += static_cast<int64_t>(seq.logits_indices.size());
+  }
+  return pieces;
 }
 
 // The step's metadata on the host: one entry per token, one block-table row per sequence (rows
@@ -274,21 +311,15 @@ CudaRunner::StepInputs CudaRunner::BuildStepInputs(const SchedulerOutput& batch)
   return in;
 }
 
-StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
-  SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, shape_));
-  const StepInputs in = BuildStepInputs(batch);
-  if (in.num_tokens() > max_num_tokens_) {
-    return InvalidArgumentError("the batch has " + std::to_string(in.num_tokens()) +
-                                " tokens; the CUDA runner was sized for " + std::to_string(max_num_tokens_));
-  }
+// One forward pass over at most max_num_tokens_ tokens; logits to `rows` of `output`.
+Status CudaRunner::Forward(const Piece& piece, ModelOutput& output) {
+  const StepInputs in = BuildStepInputs(piece.batch);
   if (in.block_tables.size() > block_tables_.size()) {
     return InvalidArgumentError("the batch's block tables have " + std::to_string(in.table_stride) +
                                 " entries per sequence; the CUDA runner was sized for " +
                                 std::to_string(max_blocks_per_seq_));
   }
-  ModelOutput output;
-  output.vocab_size = config_.vocab_size;
-  if (in.num_tokens() == 0) return output;
+  if (in.num_tokens() == 0) return OkStatus();
   SPECD_RETURN_IF_ERROR(Upload(in));
   kernels::EmbeddingParams embed{token_ids_.get(), weights_.embedding.get(), branch_out_.get(),
                                  static_cast<int>(in.num_tokens()), static_cast<int>(config_.hidden_size)};
@@ -297,7 +328,19 @@ StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(residual_.get(), 0, residual_.bytes(), stream_), "clearing the residual"));
   SPECD_RETURN_IF_ERROR(RunNorm(branch_out_.get(), weights_.layers[0].input_norm, in.num_tokens()));
   for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) SPECD_RETURN_IF_ERROR(RunLayer(layer, in));
-  SPECD_ASSIGN_OR_RETURN(output, ComputeLogits(in));
+  return ComputeLogits(in, piece.rows, output);
+}
+
+// Batches larger than the runner was sized for (a draft model catching up on many sequences)
+// run in pieces; sampling sees the whole batch's logits.
+StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
+  SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, shape_));
+  ModelOutput output;
+  output.vocab_size = config_.vocab_size;
+  int64_t rows = 0;
+  for (const ScheduledSequence& seq : batch.sequences) rows += static_cast<int64_t>(seq.logits_indices.size());
+  output.logits.resize(static_cast<size_t>(rows * config_.vocab_size));
+  for (const Piece& piece : SplitBatch(batch)) SPECD_RETURN_IF_ERROR(Forward(piece, output));
   SampleRequestedRows(batch, output);
   return output;
 }

@@ -2,7 +2,8 @@
 // for the dense products, our kernels (kernels/) for everything else, a paged bf16 KV cache sized
 // from free GPU memory. Correct first: one eager pass per step on one stream; logits come back
 // to the host and are sampled there (CUDA graphs and GPU sampling come with the performance
-// work). Owned and called by the engine thread only.
+// work). A batch of more tokens than max_num_tokens runs in pieces (a draft model catching up on
+// many sequences at once). Owned and called by the engine thread only.
 //
 // A step, for T new tokens of S sequences (R of them asking for logits):
 //   embed [T, hidden] → per layer: norm → qkv GEMM → bias + RoPE + KV cache write → paged
@@ -34,6 +35,7 @@ struct CudaRunnerOptions {
   // without split-KV), at some cost in speed: greedy output is then the same whether a token is
   // computed alone, in a prefill chunk or in a speculative verify step.
   bool batch_invariant = false;
+  bool tune_gemms = true;  // time cuBLASLt's candidates for small products (lt_gemm.h)
 };
 
 class CudaRunner : public ModelRunner {
@@ -54,6 +56,11 @@ class CudaRunner : public ModelRunner {
 
  private:
   struct StepInputs;  // the host side of a step's metadata
+  // A part of a batch that fits the runner, and the output row of each of its logits rows.
+  struct Piece {
+    SchedulerOutput batch;
+    std::vector<int64_t> rows;
+  };
 
   CudaRunner(ModelConfig config, CudaWeights weights, const CudaRunnerOptions& options);
   static StatusOr<std::unique_ptr<CudaRunner>> CreateWithWeights(ModelConfig config, CudaWeights weights,
@@ -64,7 +71,9 @@ class CudaRunner : public ModelRunner {
   Status Upload(const StepInputs& inputs);
   Status RunLayer(int64_t layer, const StepInputs& inputs);
   Status RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
-  StatusOr<ModelOutput> ComputeLogits(const StepInputs& inputs);
+  std::vector<Piece> SplitBatch(const SchedulerOutput& batch) const;
+  Status Forward(const Piece& piece, ModelOutput& output);
+  Status ComputeLogits(const StepInputs& inputs, const std::vector<int64_t>& rows, ModelOutput& output);
 
   ModelConfig config_;
   CudaWeights weights_;

@@ -46,10 +46,11 @@ struct LtGemm::Plan {
   }
 };
 
-LtGemm::LtGemm(bool batch_invariant, int64_t max_rows) : batch_invariant_(batch_invariant), max_rows_(max_rows) {}
+LtGemm::LtGemm(bool batch_invariant, int64_t max_rows, bool tune)
+    : batch_invariant_(batch_invariant), max_rows_(max_rows), tune_(tune) {}
 
-StatusOr<std::unique_ptr<LtGemm>> LtGemm::Create(bool batch_invariant, int64_t max_rows) {
-  std::unique_ptr<LtGemm> gemm(new LtGemm(batch_invariant, max_rows));
+StatusOr<std::unique_ptr<LtGemm>> LtGemm::Create(bool batch_invariant, int64_t max_rows, bool tune) {
+  std::unique_ptr<LtGemm> gemm(new LtGemm(batch_invariant, max_rows, tune));
   SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtCreate(&gemm->handle_), "cublasLtCreate"));
   SPECD_RETURN_IF_ERROR(gemm->workspace_.Allocate(kWorkspaceBytes, "the cuBLASLt workspace"));
   return gemm;
@@ -60,8 +61,9 @@ LtGemm::~LtGemm() {
   if (handle_) cublasLtDestroy(handle_);
 }
 
-// cuBLASLt's heuristic candidates for the plan's shape, best first.
-StatusOr<cublasLtMatmulAlgo_t> LtGemm::ChooseAlgo(const Plan& plan, const Shape& shape) {
+// cuBLASLt's heuristic candidates for the plan's shape, best first (split-K-free ones only in
+// batch-invariant mode).
+StatusOr<std::vector<cublasLtMatmulAlgo_t>> LtGemm::Candidates(const Plan& plan, const Shape& shape) {
   const auto [rows, in, out, f32_out] = shape;
   cublasLtMatmulPreference_t preference = nullptr;
   SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtMatmulPreferenceCreate(&preference), "preference"));
@@ -74,11 +76,45 @@ StatusOr<cublasLtMatmulAlgo_t> LtGemm::ChooseAlgo(const Plan& plan, const Shape&
                                                                preference, kCandidateAlgos, results.data(), &found);
   cublasLtMatmulPreferenceDestroy(preference);
   SPECD_RETURN_IF_ERROR(CublasStatus(status, "cublasLtMatmulAlgoGetHeuristic"));
+  std::vector<cublasLtMatmulAlgo_t> candidates;
   for (int i = 0; i < found; ++i) {
-    if (!batch_invariant_ || !HasSplitK(results[static_cast<size_t>(i)].algo)) return results[static_cast<size_t>(i)].algo;
+    const cublasLtMatmulAlgo_t& algo = results[static_cast<size_t>(i)].algo;
+    if (!batch_invariant_ || !HasSplitK(algo)) candidates.push_back(algo);
   }
-  return InternalError("cuBLASLt has no " + std::string(batch_invariant_ ? "split-K-free " : "") +
-                       "algorithm for " + Describe(rows, in, out));
+  if (candidates.empty()) {
+    return InternalError("cuBLASLt has no " + std::string(batch_invariant_ ? "split-K-free " : "") +
+                         "algorithm for " + Describe(rows, in, out));
+  }
+  return candidates;
+}
+
+// The candidate with the least time over a few runs on the real operands (the output is
+// overwritten by the real product right after).
+StatusOr<cublasLtMatmulAlgo_t> LtGemm::Fastest(const Plan& plan, const std::vector<cublasLtMatmulAlgo_t>& candidates,
+                                               const Operands& operands) {
+  constexpr int kRuns = 5;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&start), "creating a timing event"));
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&stop), "creating a timing event"));
+  cublasLtMatmulAlgo_t best = candidates.front();
+  float best_ms = -1.0f;
+  for (const cublasLtMatmulAlgo_t& algo : candidates) {
+    bool ran = Matmul(plan, algo, operands).ok();  // warm-up; a candidate may refuse the operands
+    cudaEventRecord(start, operands.stream);
+    for (int i = 0; i < kRuns && ran; ++i) ran = Matmul(plan, algo, operands).ok();
+    cudaEventRecord(stop, operands.stream);
+    float ms = 0.0f;
+    if (cudaEventSynchronize(stop) != cudaSuccess || cudaEventElapsedTime(&ms, start, stop) != cudaSuccess || !ran) {
+      continue;
+    }
+    if (best_ms < 0 || ms < best_ms) {
+      best = algo;
+      best_ms = ms;
+    }
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return best;
 }
 
 // One algorithm per (in, out, output type), chosen for the largest row count and checked for
@@ -89,12 +125,12 @@ StatusOr<cublasLtMatmulAlgo_t> LtGemm::InvariantAlgo(const Shape& shape) {
   if (auto it = invariant_algos_.find(key); it != invariant_algos_.end()) return it->second;
   Plan largest;
   SPECD_RETURN_IF_ERROR(largest.Describe(max_rows_, in, out, f32_out));
-  SPECD_ASSIGN_OR_RETURN(const cublasLtMatmulAlgo_t algo, ChooseAlgo(largest, {max_rows_, in, out, f32_out}));
-  invariant_algos_.emplace(key, algo);
-  return algo;
+  SPECD_ASSIGN_OR_RETURN(const auto candidates, Candidates(largest, {max_rows_, in, out, f32_out}));
+  invariant_algos_.emplace(key, candidates.front());
+  return candidates.front();
 }
 
-StatusOr<const LtGemm::Plan*> LtGemm::PlanFor(const Shape& shape) {
+StatusOr<const LtGemm::Plan*> LtGemm::PlanFor(const Shape& shape, const Operands& operands) {
   if (auto it = plans_.find(shape); it != plans_.end()) return it->second.get();
   const auto [rows, in, out, f32_out] = shape;
   auto plan = std::make_unique<Plan>();
@@ -106,11 +142,23 @@ StatusOr<const LtGemm::Plan*> LtGemm::PlanFor(const Shape& shape) {
                                                                &plan->algo, &check),
                                        "the batch-invariant algorithm for " + Describe(rows, in, out)));
   } else {
-    SPECD_ASSIGN_OR_RETURN(plan->algo, ChooseAlgo(*plan, shape));
+    SPECD_ASSIGN_OR_RETURN(const auto candidates, Candidates(*plan, shape));
+    plan->algo = candidates.front();
+    if (tune_ && rows <= kTunedRows && candidates.size() > 1) {
+      SPECD_ASSIGN_OR_RETURN(plan->algo, Fastest(*plan, candidates, operands));
+    }
   }
   const Plan* raw = plan.get();
   plans_.emplace(shape, std::move(plan));
   return raw;
+}
+
+Status LtGemm::Matmul(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const Operands& operands) {
+  const float alpha = 1.0f, beta = 0.0f;
+  return CublasStatus(cublasLtMatmul(handle_, plan.op, &alpha, operands.w, plan.w, operands.x, plan.x, &beta,
+                                     operands.y, plan.y, operands.y, plan.y, &algo, workspace_.get(),
+                                     workspace_.bytes(), operands.stream),
+                      "cublasLtMatmul");
 }
 
 Status LtGemm::Run(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16* y_bf16, float* y_f32,
@@ -120,12 +168,10 @@ Status LtGemm::Run(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16
     return InvalidArgumentError(Describe(rows, in, out) + " has more than the " + std::to_string(max_rows_) +
                                 " rows LtGemm was sized for");
   }
-  SPECD_ASSIGN_OR_RETURN(const Plan* plan, PlanFor({rows, in, out, y_f32 != nullptr}));
-  const float alpha = 1.0f, beta = 0.0f;
   void* y = y_f32 != nullptr ? static_cast<void*>(y_f32) : static_cast<void*>(y_bf16);
-  return CublasStatus(cublasLtMatmul(handle_, plan->op, &alpha, w, plan->w, x, plan->x, &beta, y, plan->y, y,
-                                     plan->y, &plan->algo, workspace_.get(), workspace_.bytes(), stream),
-                      "cublasLtMatmul");
+  const Operands operands{x, w, y, stream};
+  SPECD_ASSIGN_OR_RETURN(const Plan* plan, PlanFor({rows, in, out, y_f32 != nullptr}, operands));
+  return Matmul(*plan, plan->algo, operands);
 }
 
 }  // namespace specd

@@ -3,9 +3,10 @@
 //   y[rows, out] = x[rows, in] * w[out, in]^T        (w in Hugging Face's Linear layout)
 // cuBLASLt is column-major: this is y^T = w * x^T with w read transposed. Engine thread only.
 //
-// Algorithms: by default cuBLASLt's heuristic picks one per (rows, in, out) and it is kept, the
-// fastest choice, but a row's result may then depend on how many rows share the product (another
-// kernel, split-K). Batch-invariant mode picks one algorithm per (in, out) without split-K and
+// Algorithms: by default one per (rows, in, out), kept: cuBLASLt's heuristic choice, or for
+// products of at most kTunedRows rows (decode, verify) the fastest of its candidates timed on
+// the first call; but a row's result may then depend on how many rows share the product
+// (another kernel, split-K). Batch-invariant mode picks one algorithm per (in, out) without split-K and
 // uses it for every row count, so each row's result is the same whatever else is in the batch:
 // greedy output then does not depend on batching, chunking or speculation.
 #pragma once
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <tuple>
+#include <vector>
 
 #include <cublasLt.h>
 #include <cuda_bf16.h>
@@ -25,8 +27,11 @@ namespace specd {
 
 class LtGemm {
  public:
+  static constexpr int64_t kTunedRows = 16;
+
   // max_rows: the most rows a product will have (batch-invariant mode chooses for it).
-  static StatusOr<std::unique_ptr<LtGemm>> Create(bool batch_invariant, int64_t max_rows);
+  // tune: time the candidates of small products (no effect in batch-invariant mode).
+  static StatusOr<std::unique_ptr<LtGemm>> Create(bool batch_invariant, int64_t max_rows, bool tune = true);
   ~LtGemm();
 
   // y: [rows, out] of bf16 (y_bf16) or fp32 (y_f32); exactly one is non-null.
@@ -37,13 +42,25 @@ class LtGemm {
   struct Plan;  // descriptors and the algorithm of one shape
   using Shape = std::tuple<int64_t, int64_t, int64_t, bool>;  // rows, in, out, fp32 output
 
-  LtGemm(bool batch_invariant, int64_t max_rows);
-  StatusOr<const Plan*> PlanFor(const Shape& shape);
-  StatusOr<cublasLtMatmulAlgo_t> ChooseAlgo(const Plan& plan, const Shape& shape);
+  // The arguments of one product.
+  struct Operands {
+    const __nv_bfloat16* x;
+    const __nv_bfloat16* w;
+    void* y;
+    cudaStream_t stream;
+  };
+
+  LtGemm(bool batch_invariant, int64_t max_rows, bool tune);
+  StatusOr<const Plan*> PlanFor(const Shape& shape, const Operands& operands);
+  StatusOr<std::vector<cublasLtMatmulAlgo_t>> Candidates(const Plan& plan, const Shape& shape);
+  StatusOr<cublasLtMatmulAlgo_t> Fastest(const Plan& plan, const std::vector<cublasLtMatmulAlgo_t>& candidates,
+                                         const Operands& operands);
+  Status Matmul(const Plan& plan, const cublasLtMatmulAlgo_t& algo, const Operands& operands);
   StatusOr<cublasLtMatmulAlgo_t> InvariantAlgo(const Shape& shape);
 
   const bool batch_invariant_;
   const int64_t max_rows_;
+  const bool tune_;
   cublasLtHandle_t handle_ = nullptr;
   DeviceBuffer<uint8_t> workspace_;
   std::map<Shape, std::unique_ptr<Plan>> plans_;
