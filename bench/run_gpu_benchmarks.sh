@@ -14,7 +14,7 @@ export LD_LIBRARY_PATH=$PWD/.gpu/lib:/usr/local/cuda/lib64 PYTHONUNBUFFERED=1
 python3 bench/torch_attention_bench.py "$out/attention_torch.json"
 for shape in llama-3.2-1b llama-3.1-8b; do
   .gpu/specd_bench_model_decode --shape bench/shapes/$shape --out "$out/decode_specd_$shape.json"
-  .gpu/specd_bench_model_decode --shape bench/shapes/$shape --no-gemm-tuning --out "$out/decode_specd_${shape}_untuned.json"
+  .gpu/specd_bench_model_decode --shape bench/shapes/$shape --no-fast-small-gemms --out "$out/decode_specd_${shape}_untuned.json"
   python3 bench/torch_decode_bench.py bench/shapes/$shape "$out/decode_torch_$shape.json"
 done
 python3 bench/gpu_report.py "$out"

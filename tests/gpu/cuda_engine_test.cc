@@ -87,7 +87,7 @@ TEST_CASE("CUDA engine: greedy output is the same alone, batched, chunked, preem
       {"batched", SpecConfig(), Config(256, 512)},
       {"chunked prefill, small cache (preemption)", SpecConfig(), Config(24, 16)},
       {"draft model, k=4", testing::DraftModelSpec(4), Config(256, 512)},
-      {"draft model, k=2, small cache, chunked", testing::DraftModelSpec(2), Config(24, 16)},
+      {"draft model, k=2, small cache, chunked", testing::DraftModelSpec(2), Config(14, 16)},
       {"n-gram, k=3", testing::NgramSpec(3), Config(256, 512)},
   };
   for (const Variant& variant : variants) {
@@ -100,7 +100,7 @@ TEST_CASE("CUDA engine: greedy output is the same alone, batched, chunked, preem
     }
     const EngineStats stats = engine->stats();
     if (variant.spec.method != SpecMethod::kNone) CHECK(stats.spec_drafted_tokens > 0);
-    if (variant.config.kv_cache.num_blocks == 24) CHECK(stats.num_preemptions > 0);
+    if (variant.config.kv_cache.num_blocks < 32) CHECK(stats.num_preemptions > 0);
     CHECK(stats.kv_usage == 0.0);
   }
 }

@@ -57,7 +57,7 @@ StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithWeights(ModelConfig 
                                                                     const CudaRunnerOptions& options) {
   std::unique_ptr<CudaRunner> runner(new CudaRunner(std::move(config), std::move(weights), options));
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamCreate(&runner->stream_), "creating a CUDA stream"));
-  SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create(options.batch_invariant, options.max_num_tokens, options.tune_gemms));
+  SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create(options.batch_invariant, options.max_num_tokens, options.fast_small_gemms));
   SPECD_RETURN_IF_ERROR(runner->AllocateWorkspace());
   SPECD_RETURN_IF_ERROR(runner->AllocateKvCache(options));
   return runner;
@@ -325,7 +325,8 @@ Status CudaRunner::Forward(const Piece& piece, ModelOutput& output) {
                                  static_cast<int>(in.num_tokens()), static_cast<int>(config_.hidden_size)};
   SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchEmbedding(embed, stream_), "embedding"));
   // The first norm adds the embedding to a zero residual, which makes it the residual stream.
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(residual_.get(), 0, residual_.bytes(), stream_), "clearing the residual"));
+  const size_t residual_bytes = static_cast<size_t>(in.num_tokens() * config_.hidden_size) * sizeof(__nv_bfloat16);
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(residual_.get(), 0, residual_bytes, stream_), "clearing the residual"));
   SPECD_RETURN_IF_ERROR(RunNorm(branch_out_.get(), weights_.layers[0].input_norm, in.num_tokens()));
   for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) SPECD_RETURN_IF_ERROR(RunLayer(layer, in));
   return ComputeLogits(in, piece.rows, output);

@@ -35,7 +35,7 @@ struct CudaRunnerOptions {
   // without split-KV), at some cost in speed: greedy output is then the same whether a token is
   // computed alone, in a prefill chunk or in a speculative verify step.
   bool batch_invariant = false;
-  bool tune_gemms = true;  // time cuBLASLt's candidates for small products (lt_gemm.h)
+  bool fast_small_gemms = true;  // our skinny kernel and timed cuBLASLt candidates (lt_gemm.h)
 };
 
 class CudaRunner : public ModelRunner {

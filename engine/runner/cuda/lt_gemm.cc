@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "kernels/skinny_gemm.h"
+
 namespace specd {
 namespace {
 
@@ -46,11 +48,11 @@ struct LtGemm::Plan {
   }
 };
 
-LtGemm::LtGemm(bool batch_invariant, int64_t max_rows, bool tune)
-    : batch_invariant_(batch_invariant), max_rows_(max_rows), tune_(tune) {}
+LtGemm::LtGemm(bool batch_invariant, int64_t max_rows, bool fast_small)
+    : batch_invariant_(batch_invariant), max_rows_(max_rows), fast_small_(fast_small && !batch_invariant) {}
 
-StatusOr<std::unique_ptr<LtGemm>> LtGemm::Create(bool batch_invariant, int64_t max_rows, bool tune) {
-  std::unique_ptr<LtGemm> gemm(new LtGemm(batch_invariant, max_rows, tune));
+StatusOr<std::unique_ptr<LtGemm>> LtGemm::Create(bool batch_invariant, int64_t max_rows, bool fast_small) {
+  std::unique_ptr<LtGemm> gemm(new LtGemm(batch_invariant, max_rows, fast_small));
   SPECD_RETURN_IF_ERROR(CublasStatus(cublasLtCreate(&gemm->handle_), "cublasLtCreate"));
   SPECD_RETURN_IF_ERROR(gemm->workspace_.Allocate(kWorkspaceBytes, "the cuBLASLt workspace"));
   return gemm;
@@ -144,7 +146,7 @@ StatusOr<const LtGemm::Plan*> LtGemm::PlanFor(const Shape& shape, const Operands
   } else {
     SPECD_ASSIGN_OR_RETURN(const auto candidates, Candidates(*plan, shape));
     plan->algo = candidates.front();
-    if (tune_ && rows <= kTunedRows && candidates.size() > 1) {
+    if (fast_small_ && rows <= kTunedRows && candidates.size() > 1) {
       SPECD_ASSIGN_OR_RETURN(plan->algo, Fastest(*plan, candidates, operands));
     }
   }
@@ -167,6 +169,11 @@ Status LtGemm::Run(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_bfloat16
   if (rows > max_rows_) {
     return InvalidArgumentError(Describe(rows, in, out) + " has more than the " + std::to_string(max_rows_) +
                                 " rows LtGemm was sized for");
+  }
+  const kernels::SkinnyGemmParams skinny{x, w, y_bf16, y_f32, static_cast<int>(rows), static_cast<int>(in),
+                                         static_cast<int>(out)};
+  if (fast_small_ && kernels::SkinnyGemmSupports(skinny)) {
+    return CudaStatus(kernels::LaunchSkinnyGemm(skinny, stream), "the skinny GEMM for " + Describe(rows, in, out));
   }
   void* y = y_f32 != nullptr ? static_cast<void*>(y_f32) : static_cast<void*>(y_bf16);
   const Operands operands{x, w, y, stream};

@@ -3,10 +3,11 @@
 //   y[rows, out] = x[rows, in] * w[out, in]^T        (w in Hugging Face's Linear layout)
 // cuBLASLt is column-major: this is y^T = w * x^T with w read transposed. Engine thread only.
 //
-// Algorithms: by default one per (rows, in, out), kept: cuBLASLt's heuristic choice, or for
-// products of at most kTunedRows rows (decode, verify) the fastest of its candidates timed on
-// the first call; but a row's result may then depend on how many rows share the product
-// (another kernel, split-K). Batch-invariant mode picks one algorithm per (in, out) without split-K and
+// Algorithms: by default one per (rows, in, out), kept: cuBLASLt's heuristic choice; with
+// fast_small set, products of up to kSkinnyGemmMaxRows rows (decode, verify) go to our skinny
+// kernel (kernels/skinny_gemm.h) and those of up to kTunedRows rows use the fastest of cuBLASLt's
+// candidates, timed on the first call. A row's result may then depend on how many rows share
+// the product (another kernel, split-K). Batch-invariant mode picks one algorithm per (in, out) without split-K and
 // uses it for every row count, so each row's result is the same whatever else is in the batch:
 // greedy output then does not depend on batching, chunking or speculation.
 #pragma once
@@ -30,8 +31,9 @@ class LtGemm {
   static constexpr int64_t kTunedRows = 16;
 
   // max_rows: the most rows a product will have (batch-invariant mode chooses for it).
-  // tune: time the candidates of small products (no effect in batch-invariant mode).
-  static StatusOr<std::unique_ptr<LtGemm>> Create(bool batch_invariant, int64_t max_rows, bool tune = true);
+  // fast_small: the skinny kernel and timed candidates for small products (not in
+  // batch-invariant mode).
+  static StatusOr<std::unique_ptr<LtGemm>> Create(bool batch_invariant, int64_t max_rows, bool fast_small = true);
   ~LtGemm();
 
   // y: [rows, out] of bf16 (y_bf16) or fp32 (y_f32); exactly one is non-null.
@@ -50,7 +52,7 @@ class LtGemm {
     cudaStream_t stream;
   };
 
-  LtGemm(bool batch_invariant, int64_t max_rows, bool tune);
+  LtGemm(bool batch_invariant, int64_t max_rows, bool fast_small);
   StatusOr<const Plan*> PlanFor(const Shape& shape, const Operands& operands);
   StatusOr<std::vector<cublasLtMatmulAlgo_t>> Candidates(const Plan& plan, const Shape& shape);
   StatusOr<cublasLtMatmulAlgo_t> Fastest(const Plan& plan, const std::vector<cublasLtMatmulAlgo_t>& candidates,
@@ -60,7 +62,7 @@ class LtGemm {
 
   const bool batch_invariant_;
   const int64_t max_rows_;
-  const bool tune_;
+  const bool fast_small_;
   cublasLtHandle_t handle_ = nullptr;
   DeviceBuffer<uint8_t> workspace_;
   std::map<Shape, std::unique_ptr<Plan>> plans_;

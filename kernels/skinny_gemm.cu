@@ -1,0 +1,114 @@
+#include "kernels/skinny_gemm.h"
+
+#include <cstdint>
+
+namespace specd::kernels {
+namespace {
+
+constexpr int kWarps = 8;
+constexpr int kRowsPerWarp = 2;   // output features per warp, read together for more loads in flight
+constexpr int kUnroll = 4;        // 16-byte weight loads per feature in flight per lane
+constexpr int kVector = 8;        // bf16 per 16-byte load
+
+union Bf16x8 {
+  uint4 raw;
+  __nv_bfloat162 pairs[4];
+};
+
+__device__ float Dot8(const Bf16x8& a, const Bf16x8& b) {
+  float sum = 0.0f;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 fa = __bfloat1622float2(a.pairs[i]), fb = __bfloat1622float2(b.pairs[i]);
+    sum = fmaf(fa.x, fb.x, sum);
+    sum = fmaf(fa.y, fb.y, sum);
+  }
+  return sum;
+}
+
+__device__ float WarpSum(float value) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
+// Warp w of block b owns features (b * kWarps + w) * kRowsPerWarp + f; its lanes stride over the
+// 16-byte vectors of `in`, weights streamed once (no L1 allocation), x re-read from L1/L2.
+template <int kRows>
+__global__ void __launch_bounds__(kWarps * 32) SkinnyGemmKernel(SkinnyGemmParams p) {
+  const int lane = threadIdx.x % 32;
+  const int first_feature = (blockIdx.x * kWarps + threadIdx.x / 32) * kRowsPerWarp;
+  if (first_feature >= p.out) return;
+  const int vectors = p.in / kVector;
+  const auto* x = reinterpret_cast<const uint4*>(p.x);  // [rows, vectors]
+  const uint4* w[kRowsPerWarp];                          // one [vectors] row per feature
+#pragma unroll
+  for (int f = 0; f < kRowsPerWarp; ++f) {
+    const int feature = min(first_feature + f, p.out - 1);  // a tail warp repeats the last feature
+    w[f] = reinterpret_cast<const uint4*>(p.w) + static_cast<int64_t>(feature) * vectors;
+  }
+  float acc[kRowsPerWarp][kRows] = {};
+  for (int base = lane; base < vectors; base += 32 * kUnroll) {
+    Bf16x8 weights[kRowsPerWarp][kUnroll];
+#pragma unroll
+    for (int f = 0; f < kRowsPerWarp; ++f) {
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const int v = base + u * 32;
+        weights[f][u].raw = v < vectors ? __ldcs(w[f] + v) : make_uint4(0, 0, 0, 0);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int v = base + u * 32;
+      if (v >= vectors) break;
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        const Bf16x8 xv{__ldg(x + static_cast<int64_t>(r) * vectors + v)};
+#pragma unroll
+        for (int f = 0; f < kRowsPerWarp; ++f) acc[f][r] += Dot8(weights[f][u], xv);
+      }
+    }
+  }
+#pragma unroll
+  for (int f = 0; f < kRowsPerWarp; ++f) {
+    const int feature = first_feature + f;
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const float sum = WarpSum(acc[f][r]);
+      if (lane != 0 || feature >= p.out) continue;
+      const int64_t at = static_cast<int64_t>(r) * p.out + feature;
+      if (p.y_f32 != nullptr) p.y_f32[at] = sum;
+      else p.y_bf16[at] = __float2bfloat16(sum);
+    }
+  }
+}
+
+template <int kRows>
+cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
+  if (p.rows != kRows) {
+    if constexpr (kRows < kSkinnyGemmMaxRows) return Launch<kRows + 1>(p, stream);
+    return cudaErrorInvalidValue;
+  }
+  const int features_per_block = kWarps * kRowsPerWarp;
+  const int blocks = (p.out + features_per_block - 1) / features_per_block;
+  SkinnyGemmKernel<kRows><<<blocks, kWarps * 32, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+bool Aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
+
+}  // namespace
+
+bool SkinnyGemmSupports(const SkinnyGemmParams& p) {
+  return p.rows >= 1 && p.rows <= kSkinnyGemmMaxRows && p.in > 0 && p.in % kVector == 0 && p.out > 0 &&
+         p.x != nullptr && p.w != nullptr && Aligned16(p.x) && Aligned16(p.w) &&
+         (p.y_bf16 == nullptr) != (p.y_f32 == nullptr);
+}
+
+cudaError_t LaunchSkinnyGemm(const SkinnyGemmParams& params, cudaStream_t stream) {
+  if (!SkinnyGemmSupports(params)) return cudaErrorInvalidValue;
+  return Launch<1>(params, stream);
+}
+
+}  // namespace specd::kernels

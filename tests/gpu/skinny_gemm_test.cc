@@ -1,0 +1,103 @@
+// The skinny GEMM (decode and verify products) against an fp64 reference on random inputs, every
+// row count 1..8, odd output widths, bf16 and fp32 outputs, poisoned first. fp32 accumulation in
+// another order than the reference: bf16 outputs may be one bf16 step off, fp32 ones within a
+// small multiple of fp32 rounding of the sum of |products| (1e-5 of it).
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <cuda_runtime.h>
+
+#include "engine/model/dtype.h"
+#include "kernels/skinny_gemm.h"
+
+namespace specd {
+namespace {
+
+std::vector<uint16_t> RandomBf16(size_t count, std::mt19937& rng, float stddev) {
+  std::normal_distribution<float> normal(0.0f, stddev);
+  std::vector<uint16_t> values(count);
+  for (auto& v : values) v = FloatToBF16(normal(rng));
+  return values;
+}
+
+template <typename T>
+T* Upload(const std::vector<T>& host) {
+  T* device = nullptr;
+  REQUIRE(cudaMalloc(&device, host.size() * sizeof(T)) == cudaSuccess);
+  REQUIRE(cudaMemcpy(device, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice) == cudaSuccess);
+  return device;
+}
+
+}  // namespace
+
+TEST_CASE("skinny GEMM matches an fp64 reference", "[gpu]") {
+  const int in = GENERATE(8, 392, 4096);
+  const int out = GENERATE(1, 17, 1000, 4099);
+  const bool f32_out = GENERATE(false, true);
+  std::mt19937 rng(static_cast<unsigned>(in * 31 + out));
+  const auto w_host = RandomBf16(static_cast<size_t>(out) * in, rng, 0.05f);
+  const auto x_host = RandomBf16(static_cast<size_t>(kernels::kSkinnyGemmMaxRows) * in, rng, 1.0f);
+  auto* w = Upload(w_host);
+  auto* x = Upload(x_host);
+  void* y = nullptr;
+  const size_t y_bytes = static_cast<size_t>(kernels::kSkinnyGemmMaxRows) * out * (f32_out ? 4 : 2);
+  REQUIRE(cudaMalloc(&y, y_bytes) == cudaSuccess);
+  for (int rows = 1; rows <= kernels::kSkinnyGemmMaxRows; ++rows) {
+    CAPTURE(in, out, f32_out, rows);
+    REQUIRE(cudaMemset(y, 0xFF, y_bytes) == cudaSuccess);
+    kernels::SkinnyGemmParams p{reinterpret_cast<const __nv_bfloat16*>(x), reinterpret_cast<const __nv_bfloat16*>(w),
+                                f32_out ? nullptr : static_cast<__nv_bfloat16*>(y),
+                                f32_out ? static_cast<float*>(y) : nullptr, rows, in, out};
+    REQUIRE(kernels::LaunchSkinnyGemm(p, nullptr) == cudaSuccess);
+    std::vector<uint8_t> got(y_bytes);
+    REQUIRE(cudaMemcpy(got.data(), y, y_bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
+    int bad = 0;
+    for (int r = 0; r < rows; ++r) {
+      for (int o = 0; o < out; ++o) {
+        double exact = 0, magnitude = 0;
+        for (int i = 0; i < in; ++i) {
+          const double product = static_cast<double>(BF16ToFloat(x_host[static_cast<size_t>(r) * in + i])) *
+                                 BF16ToFloat(w_host[static_cast<size_t>(o) * in + i]);
+          exact += product;
+          magnitude += std::abs(product);
+        }
+        const size_t at = static_cast<size_t>(r) * out + o;
+        const double value = f32_out ? reinterpret_cast<const float*>(got.data())[at]
+                                     : BF16ToFloat(reinterpret_cast<const uint16_t*>(got.data())[at]);
+        const double tolerance = (f32_out ? 0.0 : std::abs(exact) * 0x1p-8) + 1e-5 * magnitude;
+        if (!(std::abs(value - exact) <= tolerance)) ++bad;
+      }
+    }
+    CHECK(bad == 0);
+    // Rows past `rows` stay poisoned.
+    const size_t first_untouched = static_cast<size_t>(rows) * out * (f32_out ? 4 : 2);
+    if (first_untouched < y_bytes) CHECK(got[first_untouched] == 0xFF);
+  }
+  cudaFree(y);
+  cudaFree(x);
+  cudaFree(w);
+}
+
+TEST_CASE("skinny GEMM refuses shapes it cannot take", "[gpu]") {
+  __nv_bfloat16* buffer = nullptr;
+  REQUIRE(cudaMalloc(&buffer, 4096) == cudaSuccess);
+  const kernels::SkinnyGemmParams good{buffer, buffer, buffer + 1024, nullptr, 1, 8, 8};
+  CHECK(kernels::SkinnyGemmSupports(good));
+  auto bad = good;
+  bad.rows = kernels::kSkinnyGemmMaxRows + 1;
+  CHECK(kernels::LaunchSkinnyGemm(bad, nullptr) == cudaErrorInvalidValue);
+  bad = good;
+  bad.in = 12;  // not a multiple of 8
+  CHECK(kernels::LaunchSkinnyGemm(bad, nullptr) == cudaErrorInvalidValue);
+  bad = good;
+  bad.x = buffer + 1;  // not 16-byte aligned
+  CHECK(kernels::LaunchSkinnyGemm(bad, nullptr) == cudaErrorInvalidValue);
+  bad = good;
+  bad.y_f32 = reinterpret_cast<float*>(buffer + 1536);  // two outputs
+  CHECK(kernels::LaunchSkinnyGemm(bad, nullptr) == cudaErrorInvalidValue);
+  cudaFree(buffer);
+}
+
+}  // namespace specd
