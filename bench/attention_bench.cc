@@ -1,4 +1,5 @@
-// Our paged attention kernel alone, bf16, on random inputs (kernels/paged_attention.h):
+// Our paged attention kernels alone, bf16, on random inputs (kernels/paged_attention.h, the
+// split-KV kernel for decode; kernels/paged_attention_mma.h, tensor cores for prompt chunks):
 //   decode: 32 query / 8 KV heads, head dim 128, block size 16, one query token per sequence at
 //           batch x context of 32 x 4096, 1 x 65536 and 1 x 8192; effective bandwidth = K and V
 //           bytes read / time.
@@ -24,6 +25,7 @@
 #include "engine/base/logging.h"
 #include "engine/runner/cuda/device_buffer.h"
 #include "kernels/paged_attention.h"
+#include "kernels/paged_attention_mma.h"
 #include "kernels/random_fill.h"
 
 namespace specd {
@@ -32,8 +34,11 @@ namespace {
 constexpr int kHeadDim = 128;
 constexpr int kBlockSize = 16;
 
+using Launcher = cudaError_t (*)(const kernels::PagedAttentionParams&, cudaStream_t);
+
 struct Case {
   std::string kind;  // "decode" or "prefill"
+  bool tensor_cores = false;
   int batch = 0;
   int context = 0;   // tokens per sequence
   int num_heads = 0;
@@ -55,13 +60,13 @@ void Upload(DeviceBuffer<T>& buffer, const std::vector<T>& host, const char* wha
 }
 
 // Mean milliseconds per launch.
-double TimeLaunches(const kernels::PagedAttentionParams& params, int iterations) {
-  for (int i = 0; i < 3; ++i) Check(kernels::LaunchPagedAttention(params, nullptr), "warm-up");
+double TimeLaunches(Launcher launch, const kernels::PagedAttentionParams& params, int iterations) {
+  for (int i = 0; i < 3; ++i) Check(launch(params, nullptr), "warm-up");
   cudaEvent_t start, stop;
   Check(cudaEventCreate(&start), "event");
   Check(cudaEventCreate(&stop), "event");
   Check(cudaEventRecord(start), "record");
-  for (int i = 0; i < iterations; ++i) Check(kernels::LaunchPagedAttention(params, nullptr), "launch");
+  for (int i = 0; i < iterations; ++i) Check(launch(params, nullptr), "launch");
   Check(cudaEventRecord(stop), "record");
   Check(cudaEventSynchronize(stop), "synchronize");
   float ms = 0;
@@ -119,11 +124,14 @@ nlohmann::json Run(const Case& c) {
   p.scale = 1.0f / std::sqrt(static_cast<float>(kHeadDim));
   p.workspace = workspace.get();
   p.workspace_bytes = workspace.bytes();
-  const double ms = TimeLaunches(p, decode ? 50 : 3);
+  const Launcher launch = c.tensor_cores ? kernels::LaunchPagedAttentionMma : kernels::LaunchPagedAttention;
+  const double ms = TimeLaunches(launch, p, decode ? 50 : c.tensor_cores ? 20 : 3);
 
   nlohmann::json row = {{"kind", c.kind}, {"batch", c.batch}, {"context", c.context}, {"num_heads", c.num_heads},
                         {"num_kv_heads", c.num_kv_heads}, {"head_dim", kHeadDim}, {"block_size", kBlockSize},
-                        {"ms", ms}};
+                        {"ms", ms},
+                        {"implementation", c.tensor_cores ? "specd paged attention, tensor cores"
+                                                          : "specd paged attention, split-KV (CUDA cores)"}};
   if (decode) {
     const double kv_bytes = 2.0 * c.batch * c.context * c.num_kv_heads * kHeadDim * sizeof(__nv_bfloat16);
     row["tb_per_s"] = kv_bytes / (ms * 1e-3) / 1e12;
@@ -137,13 +145,13 @@ nlohmann::json Run(const Case& c) {
 int Main(int argc, char** argv) {
   FlagParser flags({"out"}, {});
   SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
-  const std::vector<Case> cases = {{"decode", 32, 4096, 32, 8}, {"decode", 1, 65536, 32, 8},
-                                   {"decode", 1, 8192, 32, 8}, {"prefill", 4, 4096, 32, 32}};
+  const std::vector<Case> cases = {{"decode", false, 32, 4096, 32, 8}, {"decode", false, 1, 65536, 32, 8},
+                                   {"decode", false, 1, 8192, 32, 8}, {"prefill", false, 4, 4096, 32, 32},
+                                   {"prefill", true, 4, 4096, 32, 32}};
   nlohmann::json rows = nlohmann::json::array();
   for (const Case& c : cases) {
     nlohmann::json row = Run(c);
     row["card"] = bench::GpuName();
-    row["implementation"] = "specd paged attention";
     std::cout << row.dump() << std::endl;
     rows.push_back(row);
   }

@@ -30,7 +30,7 @@ def attention_rows(out):
         else:
             unit, target = "tflop_per_s", PREFILL_TARGET_TFLOP_S
         for t in baselines:
-            rows.append({"case": f'{s["kind"]} {s["batch"]}x{s["context"]}', "unit": unit, "specd": s[unit],
+            rows.append({"case": f'{s["kind"]} {s["batch"]}x{s["context"]}, {s["implementation"][23:]}', "unit": unit, "specd": s[unit],
                          "baseline": t["implementation"], "baseline_value": t[unit], "ratio": s[unit] / t[unit],
                          "target": target, "meets_target": s[unit] >= target})
     return rows
@@ -70,10 +70,10 @@ def main():
     with open(os.path.join(out, f"cuda_runner_{key}.json"), "w") as f:
         json.dump({"card": card, "rows": rows}, f, indent=2)
     print(f"\n{card}; ratio = specd's speed / the baseline's (higher is better for specd)")
-    print(f'{"case":34} {"unit":13} {"specd":>9} {"baseline":>9} {"ratio":>6} {"target":>7}  baseline')
+    print(f'{"case":50} {"unit":13} {"specd":>9} {"baseline":>9} {"ratio":>6} {"target":>7}  baseline')
     for r in rows:
         target = "" if r["target"] is None else f'{r["target"]:g}'
-        print(f'{r["case"]:34} {r["unit"]:13} {r["specd"]:9.3f} {r["baseline_value"]:9.3f} {r["ratio"]:6.2f} '
+        print(f'{r["case"]:50} {r["unit"]:13} {r["specd"]:9.3f} {r["baseline_value"]:9.3f} {r["ratio"]:6.2f} '
               f'{target:>7}  {r["baseline"]}')
 
 

@@ -8,12 +8,15 @@
 #include "engine/runner/row_sampling.h"
 #include "kernels/elementwise.h"
 #include "kernels/paged_attention.h"
+#include "kernels/paged_attention_mma.h"
 #include "kernels/rms_norm.h"
 
 namespace specd {
 namespace {
 
 constexpr double kMiB = 1 << 20;
+// A sequence with this many new tokens in a step (a prompt chunk) fills tensor-core tiles.
+constexpr int64_t kTensorCoreQueryTokens = 16;
 
 int64_t Blocks(int64_t tokens, int64_t block_size) { return (tokens + block_size - 1) / block_size; }
 
@@ -63,10 +66,18 @@ StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithWeights(ModelConfig 
   return runner;
 }
 
+// Consecutive tokens whose attention one kernel computes.
+struct CudaRunner::AttentionRun {
+  int64_t first = 0;
+  int64_t count = 0;
+  bool tensor_cores = false;  // prompt chunks; otherwise decode / verify tokens (split-KV)
+};
+
 struct CudaRunner::StepInputs {
   std::vector<int> token_ids, positions, token_seq, block_tables, logit_rows;
   std::vector<int64_t> slots;
   int64_t table_stride = 0;  // entries per block-table row
+  std::vector<AttentionRun> attention_runs;
   int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
   int64_t num_rows() const { return static_cast<int64_t>(logit_rows.size()); }
 };
@@ -168,6 +179,37 @@ Status CudaRunner::RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_b
   return CudaStatus(kernels::LaunchRmsNorm(p, stream_), "rms norm");
 }
 
+// Attention for each run of the step's tokens: prompt chunks on tensor cores, decode and verify
+// tokens on the split-KV kernel.
+Status CudaRunner::RunAttention(const StepInputs& in, const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache) {
+  const int64_t qkv_width = config_.q_size() + 2 * config_.kv_size();
+  for (const AttentionRun& run : in.attention_runs) {
+    kernels::PagedAttentionParams attn;
+    attn.q = qkv_.get() + run.first * qkv_width;
+    attn.q_stride = static_cast<int>(qkv_width);
+    attn.k_cache = k_cache;
+    attn.v_cache = v_cache;
+    attn.block_tables = block_tables_.get();
+    attn.max_blocks_per_seq = static_cast<int>(in.table_stride);
+    attn.token_seq = token_seq_.get() + run.first;
+    attn.positions = positions_.get() + run.first;
+    attn.out = attention_.get() + run.first * config_.q_size();
+    attn.num_tokens = static_cast<int>(run.count);
+    attn.num_heads = static_cast<int>(config_.num_attention_heads);
+    attn.num_kv_heads = static_cast<int>(config_.num_key_value_heads);
+    attn.head_dim = static_cast<int>(config_.head_dim);
+    attn.block_size = static_cast<int>(shape_.block_size);
+    attn.scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
+    attn.sliding_window = static_cast<int>(config_.sliding_window.value_or(0));
+    attn.workspace = attention_workspace_.get();
+    attn.workspace_bytes = attention_workspace_.bytes();
+    const cudaError_t error = run.tensor_cores ? kernels::LaunchPagedAttentionMma(attn, stream_)
+                                               : kernels::LaunchPagedAttention(attn, stream_);
+    SPECD_RETURN_IF_ERROR(CudaStatus(error, run.tensor_cores ? "paged attention (tensor cores)" : "paged attention"));
+  }
+  return OkStatus();
+}
+
 Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
   const CudaLayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
   const int64_t t = in.num_tokens(), hidden = config_.hidden_size, q = config_.q_size();
@@ -191,26 +233,7 @@ Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
   rope.head_dim = static_cast<int>(config_.head_dim);
   SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchRopeCacheWrite(rope, stream_), "rope + cache write"));
 
-  kernels::PagedAttentionParams attn;
-  attn.q = qkv_.get();
-  attn.q_stride = static_cast<int>(qkv);
-  attn.k_cache = k_cache;
-  attn.v_cache = v_cache;
-  attn.block_tables = block_tables_.get();
-  attn.max_blocks_per_seq = static_cast<int>(in.table_stride);
-  attn.token_seq = token_seq_.get();
-  attn.positions = positions_.get();
-  attn.out = attention_.get();
-  attn.num_tokens = static_cast<int>(t);
-  attn.num_heads = rope.num_heads;
-  attn.num_kv_heads = rope.num_kv_heads;
-  attn.head_dim = rope.head_dim;
-  attn.block_size = static_cast<int>(shape_.block_size);
-  attn.scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
-  attn.sliding_window = static_cast<int>(config_.sliding_window.value_or(0));
-  attn.workspace = attention_workspace_.get();
-  attn.workspace_bytes = attention_workspace_.bytes();
-  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchPagedAttention(attn, stream_), "paged attention"));
+  SPECD_RETURN_IF_ERROR(RunAttention(in, k_cache, v_cache));
 
   const auto add_bias = [&](__nv_bfloat16* x, const DeviceBuffer<__nv_bfloat16>& bias, int64_t width) {
     if (bias.size() == 0) return OkStatus();
@@ -286,6 +309,18 @@ std::vector<CudaRunner::Piece> CudaRunner::SplitBatch(const SchedulerOutput& bat
   return pieces;
 }
 
+// Sequences of at least kTensorCoreQueryTokens new tokens go to the tensor-core kernel, except in
+// batch-invariant mode: there a token's attention must not depend on how many tokens its
+// sequence brought to the step.
+void CudaRunner::AddAttentionRun(int64_t first, int64_t count, std::vector<AttentionRun>& runs) const {
+  const bool tensor_cores = !batch_invariant_ && count >= kTensorCoreQueryTokens;
+  if (!runs.empty() && runs.back().tensor_cores == tensor_cores) {
+    runs.back().count += count;
+  } else {
+    runs.push_back({first, count, tensor_cores});
+  }
+}
+
 // The step's metadata on the host: one entry per token, one block-table row per sequence (rows
 // as wide as this batch's longest table).
 CudaRunner::StepInputs CudaRunner::BuildStepInputs(const SchedulerOutput& batch) const {
@@ -304,6 +339,7 @@ CudaRunner::StepInputs CudaRunner::BuildStepInputs(const SchedulerOutput& batch)
       in.slots.push_back(static_cast<int64_t>(seq.block_table[static_cast<size_t>(position / shape_.block_size)]) *
                              shape_.block_size + position % shape_.block_size);
     }
+    AddAttentionRun(first_token, static_cast<int64_t>(seq.token_ids.size()), in.attention_runs);
     in.block_tables.insert(in.block_tables.end(), seq.block_table.begin(), seq.block_table.end());
     in.block_tables.resize(static_cast<size_t>(static_cast<int64_t>(s + 1) * in.table_stride), 0);
     for (int32_t index : seq.logits_indices) in.logit_rows.push_back(static_cast<int>(first_token + index));

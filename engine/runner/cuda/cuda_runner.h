@@ -7,7 +7,7 @@
 //
 // A step, for T new tokens of S sequences (R of them asking for logits):
 //   embed [T, hidden] → per layer: norm → qkv GEMM → bias + RoPE + KV cache write → paged
-//   attention → o GEMM → add + norm → gate/up GEMM → SiLU·mul → down GEMM → add + norm (next
+//   attention (prompt chunks on tensor cores, decode/verify tokens split-KV) → o GEMM → add + norm → gate/up GEMM → SiLU·mul → down GEMM → add + norm (next
 //   layer's) → gather R rows → lm_head GEMM [R, vocab] fp32 → host.
 #pragma once
 
@@ -55,6 +55,7 @@ class CudaRunner : public ModelRunner {
   size_t weight_bytes() const { return weights_.bytes(); }
 
  private:
+  struct AttentionRun;
   struct StepInputs;  // the host side of a step's metadata
   // A part of a batch that fits the runner, and the output row of each of its logits rows.
   struct Piece {
@@ -68,8 +69,10 @@ class CudaRunner : public ModelRunner {
   Status AllocateWorkspace();
   Status AllocateKvCache(const CudaRunnerOptions& options);
   StepInputs BuildStepInputs(const SchedulerOutput& batch) const;
+  void AddAttentionRun(int64_t first, int64_t count, std::vector<AttentionRun>& runs) const;
   Status Upload(const StepInputs& inputs);
   Status RunLayer(int64_t layer, const StepInputs& inputs);
+  Status RunAttention(const StepInputs& inputs, const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache);
   Status RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
   std::vector<Piece> SplitBatch(const SchedulerOutput& batch) const;
   Status Forward(const Piece& piece, ModelOutput& output);
