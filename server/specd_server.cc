@@ -91,11 +91,13 @@ Status SpecdServer::ServeMetrics() {
 }
 
 // The runner the config names, over `model_dir`, with `num_blocks` KV blocks (0: from memory).
-StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string& model_dir, int64_t num_blocks) const {
+StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string& model_dir, int64_t num_blocks,
+                                                               int64_t reserved_bytes_per_block) const {
   const int64_t block_size = config_.engine.kv_cache.block_size;
   if (config_.runner == "cuda") {
 #ifdef SPECD_WITH_CUDA_RUNNER
     SPECD_ASSIGN_OR_RETURN(auto runner, CudaRunner::Create(model_dir, {.block_size = block_size, .num_blocks = num_blocks,
+        .reserved_bytes_per_block = reserved_bytes_per_block,
         .gpu_memory_utilization = config_.gpu_memory_utilization,
         .max_num_tokens = config_.engine.max_num_batched_tokens, .batch_invariant = config_.batch_invariant}));
     return std::unique_ptr<ModelRunner>(std::move(runner));
@@ -106,6 +108,20 @@ StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string
   if (num_blocks == 0) return InvalidArgumentError("kv_cache.num_blocks 0 (size from GPU memory) needs the cuda runner");
   SPECD_ASSIGN_OR_RETURN(auto runner, CpuRunner::Create(model_dir, {.block_size = block_size, .num_blocks = num_blocks}));
   return std::unique_ptr<ModelRunner>(std::move(runner));
+}
+
+// A draft model on the GPU needs its share of every KV block the target's auto-sized cache has.
+StatusOr<int64_t> SpecdServer::DraftKvBytesPerBlock() const {
+  if (config_.spec_config.empty() || config_.runner != "cuda") return int64_t{0};
+  SPECD_ASSIGN_OR_RETURN(const SpecConfig spec, LoadSpecConfig(config_.spec_config));
+  if (spec.method != SpecMethod::kDraftModel) return int64_t{0};
+  SPECD_ASSIGN_OR_RETURN(const ModelConfig draft, LoadModelConfig(spec.draft_model));
+#ifdef SPECD_WITH_CUDA_RUNNER
+  return CudaRunner::KvCacheBytesPerBlock(draft, config_.engine.kv_cache.block_size);
+#else
+  static_cast<void>(draft);
+  return int64_t{0};  // MakeRunner refuses the cuda runner in this build
+#endif
 }
 
 // The proposer the spec config asks for, wired into the engine (before it starts).
@@ -139,14 +155,8 @@ StatusOr<std::unique_ptr<Proposer>> SpecdServer::LoadDraftProposer(const SpecCon
   SPECD_RETURN_IF_ERROR(CheckDraftMatchesTarget(spec.draft_model, draft_config, *draft_tokenizer,
                                                 config_.model, model_, *tokenizer_));
   // The draft's KV cache has the target's shape: the same block ids index both.
-  auto runner = MakeRunner(spec.draft_model, engine_config_.kv_cache.num_blocks);
-  if (runner.status().code() == StatusCode::kResourceExhausted && config_.engine.kv_cache.num_blocks == 0) {
-    return Status(StatusCode::kResourceExhausted,
-                  runner.status().message() + " (the target's KV cache took the GPU memory left; set "
-                  "engine.kv_cache.num_blocks or lower gpu_memory_utilization to leave room for the draft model)");
-  }
-  SPECD_RETURN_IF_ERROR(runner.status());
-  return std::unique_ptr<Proposer>(std::make_unique<DraftModelProposer>(std::move(runner).value(), model_.eos_token_ids));
+  SPECD_ASSIGN_OR_RETURN(auto runner, MakeRunner(spec.draft_model, engine_config_.kv_cache.num_blocks));
+  return std::unique_ptr<Proposer>(std::make_unique<DraftModelProposer>(std::move(runner), model_.eos_token_ids));
 }
 
 // Engine-derived metrics, read at scrape time (zeros while loading).
@@ -164,7 +174,8 @@ Status SpecdServer::Load() {
   const auto logger = GetLogger("server");
   SPECD_ASSIGN_OR_RETURN(tokenizer_, Tokenizer::FromFile(config_.model + "/tokenizer.json"));
   SPECD_ASSIGN_OR_RETURN(model_, LoadModelConfig(config_.model));
-  SPECD_ASSIGN_OR_RETURN(auto runner, MakeRunner(config_.model, config_.engine.kv_cache.num_blocks));
+  SPECD_ASSIGN_OR_RETURN(const int64_t draft_block_bytes, DraftKvBytesPerBlock());
+  SPECD_ASSIGN_OR_RETURN(auto runner, MakeRunner(config_.model, config_.engine.kv_cache.num_blocks, draft_block_bytes));
   // The runner may have sized the KV cache itself (num_blocks 0 on the GPU).
   engine_config_ = config_.engine;
   engine_config_.kv_cache.num_blocks = static_cast<int32_t>(runner->kv_cache_shape().num_blocks);

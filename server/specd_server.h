@@ -47,7 +47,9 @@ class SpecdServer {
   Status ServeMetrics();
   Status Load();
   Status EnableSpeculation();
-  StatusOr<std::unique_ptr<ModelRunner>> MakeRunner(const std::string& model_dir, int64_t num_blocks) const;
+  StatusOr<std::unique_ptr<ModelRunner>> MakeRunner(const std::string& model_dir, int64_t num_blocks,
+                                                     int64_t reserved_bytes_per_block = 0) const;
+  StatusOr<int64_t> DraftKvBytesPerBlock() const;
   StatusOr<std::unique_ptr<Proposer>> LoadDraftProposer(const SpecConfig& spec);
   metrics::EngineStatsSnapshot EngineSnapshot() const;
   void WatchLiveness();

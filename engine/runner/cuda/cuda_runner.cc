@@ -128,16 +128,19 @@ Status CudaRunner::AllocateWorkspace() {
 }
 
 // Sized from what the GPU has left after weights and workspace, unless the options fix it.
+int64_t CudaRunner::KvCacheBytesPerBlock(const ModelConfig& config, int64_t block_size) {
+  return 2 * config.num_hidden_layers * block_size * config.kv_size() * static_cast<int64_t>(sizeof(__nv_bfloat16));
+}
+
 Status CudaRunner::AllocateKvCache(const CudaRunnerOptions& options) {
-  const int64_t bytes_per_block =
-      2 * config_.num_hidden_layers * options.block_size * config_.kv_size() * static_cast<int64_t>(sizeof(__nv_bfloat16));
+  const int64_t bytes_per_block = KvCacheBytesPerBlock(config_, options.block_size);
   int64_t blocks = options.num_blocks;
   size_t free_bytes = 0, total_bytes = 0;
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemGetInfo(&free_bytes, &total_bytes), "reading GPU memory"));
   if (blocks == 0) {
     const double budget = options.gpu_memory_utilization * static_cast<double>(total_bytes) -
                           static_cast<double>(total_bytes - free_bytes);
-    blocks = static_cast<int64_t>(budget / static_cast<double>(bytes_per_block));
+    blocks = static_cast<int64_t>(budget / static_cast<double>(bytes_per_block + options.reserved_bytes_per_block));
     if (blocks <= 0) {
       return ResourceExhaustedError("no GPU memory left for the KV cache at gpu_memory_utilization " +
                                     std::to_string(options.gpu_memory_utilization));

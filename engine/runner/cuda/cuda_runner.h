@@ -29,6 +29,9 @@ namespace specd {
 struct CudaRunnerOptions {
   int64_t block_size = 16;
   int64_t num_blocks = 0;               // 0: as many as gpu_memory_utilization leaves room for
+  // With num_blocks 0: GPU memory to leave per KV block for another cache indexed by the same
+  // block ids (a draft model's, made after this runner).
+  int64_t reserved_bytes_per_block = 0;
   double gpu_memory_utilization = 0.9;  // fraction of the GPU's memory the runner may use
   int64_t max_num_tokens = 2048;        // tokens per step at most (the engine's token budget)
   // Each token's logits independent of the rest of the batch (GEMMs: lt_gemm.h; attention
@@ -53,6 +56,8 @@ class CudaRunner : public ModelRunner {
   KvCacheShape kv_cache_shape() const override { return shape_; }
   const ModelConfig& config() const { return config_; }
   size_t weight_bytes() const { return weights_.bytes(); }
+  // Bytes of one KV cache block of `block_size` tokens for a model (K and V, every layer, bf16).
+  static int64_t KvCacheBytesPerBlock(const ModelConfig& config, int64_t block_size);
 
  private:
   struct AttentionRun;
