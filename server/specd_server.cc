@@ -26,17 +26,19 @@ constexpr auto kLivenessTimeout = std::chrono::seconds(10);
 // After the drain, how long the last writes of finished streams may take.
 constexpr auto kFinalRpcGrace = std::chrono::milliseconds(500);
 
-// The CPU runner keeps every weight in fp32.
-double WeightMegabytes(const ModelConfig& model) {
+// Bytes per weight and KV element: the CPU runner keeps fp32, the CUDA runner bf16.
+double ElementBytes(const std::string& runner) { return runner == "cuda" ? 2.0 : 4.0; }
+
+double WeightMegabytes(const ModelConfig& model, const std::string& runner) {
   double elements = 0;
   for (const WeightSpec& spec : ExpectedWeights(model)) elements += static_cast<double>(NumElements(spec.shape));
-  return elements * sizeof(float) / (1 << 20);
+  return elements * ElementBytes(runner) / (1 << 20);
 }
 
-double KvCacheMegabytes(const ModelConfig& model, const KvCacheConfig& cache) {
-  const double bytes = 2.0 * static_cast<double>(model.num_hidden_layers) * cache.num_blocks *
-                       cache.block_size * static_cast<double>(model.kv_size()) * sizeof(float);
-  return bytes / (1 << 20);
+double KvCacheMegabytes(const ModelConfig& model, const KvCacheConfig& cache, const std::string& runner) {
+  const double elements = 2.0 * static_cast<double>(model.num_hidden_layers) * cache.num_blocks * cache.block_size *
+                          static_cast<double>(model.kv_size());
+  return elements * ElementBytes(runner) / (1 << 20);
 }
 
 }  // namespace
@@ -193,9 +195,9 @@ Status SpecdServer::Load() {
   logger->info("specd {} serving {} ({}, {} layers, hidden {}, vocab {}, context {}) on the {} runner, "
                "weights {:.1f} MiB", SPECD_VERSION, config_.model, ArchitectureName(model_.architecture),
                model_.num_hidden_layers, model_.hidden_size, model_.vocab_size,
-               model_.max_position_embeddings, config_.runner, WeightMegabytes(model_));
+               model_.max_position_embeddings, config_.runner, WeightMegabytes(model_, config_.runner));
   logger->info("KV cache: {} blocks of {} tokens ({:.1f} MiB), prefix caching {}; gRPC port {}, "
-               "metrics port {}", cache.num_blocks, cache.block_size, KvCacheMegabytes(model_, cache),
+               "metrics port {}", cache.num_blocks, cache.block_size, KvCacheMegabytes(model_, cache, config_.runner),
                cache.enable_prefix_caching ? "on" : "off", grpc_port_, metrics_port());
   return OkStatus();
 }
