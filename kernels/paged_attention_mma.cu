@@ -268,6 +268,31 @@ __device__ __forceinline__ int64_t KeyOffset(const PagedAttentionParams& p, cons
   return (static_cast<int64_t>(block) * p.block_size + key % p.block_size) * p.num_kv_heads * kHeadDim;
 }
 
+// The 1024-byte aligned start of dynamic shared memory (the swizzle XORs address bits 4..6 with 7..9).
+__device__ __forceinline__ uint32_t AlignedSharedBase(const void* smem_raw) {
+  return (SharedAddress(smem_raw) + kSmemAlign - 1) & ~static_cast<uint32_t>(kSmemAlign - 1);
+}
+
+// The key tiles [lo, lo + count) of the run starting at row `begin` (FindRun), with the key
+// offsets of tiles lo and lo + 1 in st.offset[0] and [1] (-1 past the run). Ends with a barrier.
+struct KeyTiles {
+  int lo;
+  int count;
+};
+template <int kHeadDim, int kRows, int kThreads>
+__device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowState<kRows>& st, int begin, int rows,
+                                             int tid) {
+  FindRun<kRows, kThreads>(st, begin, rows, tid);
+  const int tile_lo = st.run[kMinFirst] / kKeys;
+  const int num_kv_tiles = st.run[kMaxPos] / kKeys - tile_lo + 1;
+  if (tid < kKeys) {
+    st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid);
+    st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid) : -1;
+  }
+  __syncthreads();
+  return {tile_lo, num_kv_tiles};
+}
+
 // Copies kKeys rows (one K or V tile) into a swizzled buffer; offset < 0 rows become zeros.
 template <typename Layout, int kHeadDim, int kThreads>
 __device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets, const __nv_bfloat16* cache,
@@ -413,7 +438,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
   using Layout = RowMajorLayout<T::kRowBytes>;
   extern __shared__ uint8_t smem_raw[];
   __shared__ RowState<T::kRows> st;
-  const uint32_t s_q = (SharedAddress(smem_raw) + kSmemAlign - 1) & ~static_cast<uint32_t>(kSmemAlign - 1);
+  const uint32_t s_q = AlignedSharedBase(smem_raw);
   const uint32_t s_k = s_q + T::kQBytes;       // [2][kKeys][kHeadDim]
   const uint32_t s_v = s_k + 2 * T::kKvBytes;  // [2][kKeys][kHeadDim]
 
@@ -442,14 +467,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
                           static_cast<uint32_t>((((lane / 16) ^ (lane % 8))) * kChunkBytes);
 
   for (int run_begin = 0; run_begin < rows;) {
-    FindRun<T::kRows, T::kThreads>(st, run_begin, rows, tid);
-    const int tile_lo = st.run[kMinFirst] / kKeys;
-    const int num_kv_tiles = st.run[kMaxPos] / kKeys - tile_lo + 1;
-    if (tid < kKeys) {
-      st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid);
-      st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid) : -1;
-    }
-    __syncthreads();
+    const auto [tile_lo, num_kv_tiles] = StartRun<kHeadDim, T::kRows, T::kThreads>(p, st, run_begin, rows, tid);
     LoadKvTile<Layout, kHeadDim, T::kThreads>(s_k, st.offset[0], p.k_cache, kv_head, tid);
     CommitAsync();
     LoadKvTile<Layout, kHeadDim, T::kThreads>(s_v, st.offset[0], p.v_cache, kv_head, tid);
@@ -576,7 +594,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
   using KvLayout = AtomLayout<kKeys>;
   extern __shared__ uint8_t smem_raw[];
   __shared__ RowState<T::kRows> st;
-  const uint32_t s_q = (SharedAddress(smem_raw) + kSmemAlign - 1) & ~static_cast<uint32_t>(kSmemAlign - 1);
+  const uint32_t s_q = AlignedSharedBase(smem_raw);
   const uint32_t s_k = s_q + T::kQBytes;       // [2][kHeadDim / 64][kKeys][64]
   const uint32_t s_v = s_k + 2 * T::kKvBytes;  // [2][kHeadDim / 64][kKeys][64]
 
@@ -627,14 +645,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
   };
 
   for (int run_begin = 0; run_begin < rows;) {
-    FindRun<T::kRows, T::kThreads>(st, run_begin, rows, tid);
-    const int tile_lo = st.run[kMinFirst] / kKeys;
-    const int num_kv_tiles = st.run[kMaxPos] / kKeys - tile_lo + 1;
-    if (tid < kKeys) {
-      st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid);
-      st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid) : -1;
-    }
-    __syncthreads();
+    const auto [tile_lo, num_kv_tiles] = StartRun<kHeadDim, T::kRows, T::kThreads>(p, st, run_begin, rows, tid);
     LoadKvTile<KvLayout, kHeadDim, T::kThreads>(s_k, st.offset[0], p.k_cache, kv_head, tid);
     CommitAsync();
     LoadKvTile<KvLayout, kHeadDim, T::kThreads>(s_v, st.offset[0], p.v_cache, kv_head, tid);

@@ -25,57 +25,19 @@
 #include "engine/model/model_config.h"
 #include "engine/runner/rope_table.h"
 #include "kernels/elementwise.h"
+#include "tests/gpu/gpu_test_support.h"
 
 namespace specd {
 namespace {
 
-#define CUDA_REQUIRE(call) REQUIRE((call) == cudaSuccess)
+using testing::AsBF16;
+using testing::DeviceArray;
+using testing::RandomBF16;
 
 constexpr uint16_t kPoison = 0xFFFF;  // what cudaMemset(0xFF) leaves: a bf16 NaN
 constexpr size_t kGuard = 37;         // poisoned elements past the end of an output
 constexpr double kHalfUlp = 1.0 / 256;  // bf16 keeps 8 significant bits: rounding moves at most 2^-8 relative
 constexpr double kFp32Noise = 1.0 / (1 << 18);
-
-// A device array that frees itself, so a failed REQUIRE leaks nothing.
-template <typename T>
-class DeviceArray {
- public:
-  explicit DeviceArray(const std::vector<T>& host) : count_(host.size()) {
-    CUDA_REQUIRE(cudaMalloc(&data_, Bytes()));
-    CUDA_REQUIRE(cudaMemcpy(data_, host.data(), Bytes(), cudaMemcpyHostToDevice));
-  }
-  // Every byte 0xFF.
-  static DeviceArray Poisoned(size_t count) { return DeviceArray(count); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(data_); }
-
-  T* get() const { return data_; }
-  std::vector<T> ToHost() const {
-    std::vector<T> host(count_);
-    CUDA_REQUIRE(cudaMemcpy(host.data(), data_, Bytes(), cudaMemcpyDeviceToHost));
-    return host;
-  }
-
- private:
-  explicit DeviceArray(size_t count) : count_(count) {
-    CUDA_REQUIRE(cudaMalloc(&data_, Bytes()));
-    CUDA_REQUIRE(cudaMemset(data_, 0xFF, Bytes()));
-  }
-  size_t Bytes() const { return count_ * sizeof(T); }
-
-  T* data_ = nullptr;
-  size_t count_ = 0;
-};
-
-__nv_bfloat16* AsBF16(uint16_t* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
-
-std::vector<uint16_t> RandomBF16(size_t count, std::mt19937& rng, float mean, float stddev) {
-  std::normal_distribution<float> normal(mean, stddev);
-  std::vector<uint16_t> values(count);
-  for (auto& value : values) value = FloatToBF16(normal(rng));
-  return values;
-}
 
 std::vector<int> RandomInts(size_t count, int bound, std::mt19937& rng) {
   std::uniform_int_distribution<int> uniform(0, bound - 1);
@@ -151,6 +113,21 @@ void CheckRotated(uint16_t got_bits, double want, double a, double b, RopeCheck&
   check.worst_error = std::max(check.worst_error, std::isnan(error) ? INFINITY : error);
   const double bound = kHalfUlp * std::abs(want) + kFp32Noise * (std::abs(a) + std::abs(b));
   if (!(error <= bound)) ++check.bad_rotations;  // NaN (unwritten) counts as bad
+}
+
+// What every row kernel with arrays `arrays...` (valid stand-ins, in the order of its params)
+// checks first: zero rows are a no-op whatever the pointers; negative rows, zero width or any
+// null array are refused.
+template <typename Params, typename... Arrays>
+void CheckRowRefusals(cudaError_t (*launch)(const Params&, cudaStream_t), Arrays*... arrays) {
+  CHECK(launch(Params{static_cast<Arrays*>(nullptr)..., 0, 64}, nullptr) == cudaSuccess);
+  CHECK(launch(Params{arrays..., -1, 64}, nullptr) == cudaErrorInvalidValue);
+  CHECK(launch(Params{arrays..., 1, 0}, nullptr) == cudaErrorInvalidValue);
+  for (size_t null_index = 0; null_index < sizeof...(Arrays); ++null_index) {
+    CAPTURE(null_index);
+    size_t i = 0;
+    CHECK(launch(Params{(i++ == null_index ? nullptr : arrays)..., 1, 8}, nullptr) == cudaErrorInvalidValue);
+  }
 }
 
 }  // namespace
@@ -357,40 +334,12 @@ TEST_CASE("elementwise launchers refuse bad shapes and do nothing for zero token
   auto* ints = reinterpret_cast<int*>(dummy.get());
 
   SECTION("embedding") {
-    using P = kernels::EmbeddingParams;
-    CHECK(kernels::LaunchEmbedding(P{nullptr, nullptr, nullptr, 0, 64}, nullptr) == cudaSuccess);
-    CHECK(kernels::LaunchEmbedding(P{ints, bf, bf, -1, 64}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchEmbedding(P{ints, bf, bf, 1, 0}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchEmbedding(P{ints, bf, bf, 1, -8}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchEmbedding(P{nullptr, bf, bf, 1, 8}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchEmbedding(P{ints, nullptr, bf, 1, 8}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchEmbedding(P{ints, bf, nullptr, 1, 8}, nullptr) == cudaErrorInvalidValue);
+    CheckRowRefusals(kernels::LaunchEmbedding, ints, bf, bf);
+    CHECK(kernels::LaunchEmbedding({ints, bf, bf, 1, -8}, nullptr) == cudaErrorInvalidValue);
   }
-  SECTION("gather rows") {
-    using P = kernels::GatherRowsParams;
-    CHECK(kernels::LaunchGatherRows(P{nullptr, nullptr, nullptr, 0, 64}, nullptr) == cudaSuccess);
-    CHECK(kernels::LaunchGatherRows(P{bf, ints, bf, -1, 64}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchGatherRows(P{bf, ints, bf, 1, 0}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchGatherRows(P{nullptr, ints, bf, 1, 8}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchGatherRows(P{bf, nullptr, bf, 1, 8}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchGatherRows(P{bf, ints, nullptr, 1, 8}, nullptr) == cudaErrorInvalidValue);
-  }
-  SECTION("silu and mul") {
-    using P = kernels::SiluMulParams;
-    CHECK(kernels::LaunchSiluMul(P{nullptr, nullptr, 0, 64}, nullptr) == cudaSuccess);
-    CHECK(kernels::LaunchSiluMul(P{bf, bf, -1, 64}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchSiluMul(P{bf, bf, 1, 0}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchSiluMul(P{nullptr, bf, 1, 8}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchSiluMul(P{bf, nullptr, 1, 8}, nullptr) == cudaErrorInvalidValue);
-  }
-  SECTION("add bias") {
-    using P = kernels::AddBiasParams;
-    CHECK(kernels::LaunchAddBias(P{nullptr, nullptr, 0, 64}, nullptr) == cudaSuccess);
-    CHECK(kernels::LaunchAddBias(P{bf, bf, -1, 64}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchAddBias(P{bf, bf, 1, 0}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchAddBias(P{nullptr, bf, 1, 8}, nullptr) == cudaErrorInvalidValue);
-    CHECK(kernels::LaunchAddBias(P{bf, nullptr, 1, 8}, nullptr) == cudaErrorInvalidValue);
-  }
+  SECTION("gather rows") { CheckRowRefusals(kernels::LaunchGatherRows, bf, ints, bf); }
+  SECTION("silu and mul") { CheckRowRefusals(kernels::LaunchSiluMul, bf, bf); }
+  SECTION("add bias") { CheckRowRefusals(kernels::LaunchAddBias, bf, bf); }
   SECTION("rope + cache write") {
     kernels::RopeCacheWriteParams empty;  // zero tokens, null arrays
     empty.num_heads = 8;

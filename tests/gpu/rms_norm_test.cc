@@ -2,6 +2,7 @@
 // output poisoned before each run. Its error must stay within about twice that of an fp32
 // implementation rounded to bf16 the same way.
 #include <cmath>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -10,33 +11,12 @@
 
 #include "engine/model/dtype.h"
 #include "kernels/rms_norm.h"
+#include "tests/gpu/gpu_test_support.h"
 
 namespace specd {
 namespace {
 
-#define CUDA_REQUIRE(call) REQUIRE((call) == cudaSuccess)
-
-std::vector<uint16_t> RandomBF16(size_t count, std::mt19937& rng, float mean, float stddev) {
-  std::normal_distribution<float> normal(mean, stddev);
-  std::vector<uint16_t> values(count);
-  for (auto& value : values) value = FloatToBF16(normal(rng));
-  return values;
-}
-
-template <typename T>
-T* ToDevice(const std::vector<T>& host) {
-  T* device = nullptr;
-  REQUIRE(cudaMalloc(&device, host.size() * sizeof(T)) == cudaSuccess);
-  REQUIRE(cudaMemcpy(device, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice) == cudaSuccess);
-  return device;
-}
-
-template <typename T>
-std::vector<T> ToHost(const T* device, size_t count) {
-  std::vector<T> host(count);
-  REQUIRE(cudaMemcpy(host.data(), device, count * sizeof(T), cudaMemcpyDeviceToHost) == cudaSuccess);
-  return host;
-}
+using testing::RandomBF16;
 
 struct Reference {
   std::vector<double> exact;      // fp64 from the bf16 inputs
@@ -70,15 +50,6 @@ Reference ComputeReference(const std::vector<uint16_t>& input, const std::vector
   return ref;
 }
 
-double RelativeError(const std::vector<double>& exact, const std::vector<float>& got) {
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < exact.size(); ++i) {
-    diff += (got[i] - exact[i]) * (got[i] - exact[i]);
-    norm += exact[i] * exact[i];
-  }
-  return std::sqrt(diff / norm);
-}
-
 }  // namespace
 
 TEST_CASE("fused residual add + RMSNorm matches an fp64 reference", "[gpu]") {
@@ -94,33 +65,26 @@ TEST_CASE("fused residual add + RMSNorm matches an fp64 reference", "[gpu]") {
   const auto weight = RandomBF16(static_cast<size_t>(hidden), rng, 1.0f, 0.3f);
   const Reference ref = ComputeReference(input, residual, weight, tokens, hidden, eps);
 
-  auto* d_input = ToDevice(input);
-  auto* d_weight = ToDevice(weight);
-  auto* d_residual = with_residual ? ToDevice(residual) : nullptr;
-  auto* d_output = ToDevice(std::vector<uint16_t>(count, 0x7FC1));  // poison: NaN
+  const testing::DeviceArray<uint16_t> d_input(input);
+  const testing::DeviceArray<uint16_t> d_weight(weight);
+  std::optional<testing::DeviceArray<uint16_t>> d_residual;
+  if (with_residual) d_residual.emplace(residual);
+  const testing::DeviceArray<uint16_t> d_output(std::vector<uint16_t>(count, 0x7FC1));  // poison: NaN
   kernels::RmsNormParams params;
-  params.input = reinterpret_cast<const __nv_bfloat16*>(d_input);
-  params.residual = reinterpret_cast<__nv_bfloat16*>(d_residual);
-  params.weight = reinterpret_cast<const __nv_bfloat16*>(d_weight);
-  params.output = reinterpret_cast<__nv_bfloat16*>(d_output);
+  params.input = testing::AsBF16(d_input.get());
+  params.residual = d_residual ? testing::AsBF16(d_residual->get()) : nullptr;
+  params.weight = testing::AsBF16(d_weight.get());
+  params.output = testing::AsBF16(d_output.get());
   params.num_tokens = tokens;
   params.hidden_size = hidden;
   params.eps = eps;
   CUDA_REQUIRE(kernels::LaunchRmsNorm(params, nullptr));
   CUDA_REQUIRE(cudaDeviceSynchronize());
 
-  std::vector<float> got;
-  for (uint16_t bits : ToHost(d_output, count)) got.push_back(BF16ToFloat(bits));
-  for (float value : got) REQUIRE(std::isfinite(value));  // every element written
-  const double kernel_error = RelativeError(ref.exact, got);
-  const double reference_error = RelativeError(ref.exact, ref.same_precision);
-  CAPTURE(kernel_error, reference_error);
-  CHECK(kernel_error <= 2.0 * reference_error + 1e-6);
-  if (with_residual) CHECK(ToHost(d_residual, count) == ref.residual);
-  for (void* p : {static_cast<void*>(d_input), static_cast<void*>(d_weight),
-                  static_cast<void*>(d_residual), static_cast<void*>(d_output)}) {
-    cudaFree(p);
-  }
+  const std::vector<float> got = testing::BF16ToFloats(d_output.ToHost());
+  testing::RequireAllFinite(got);  // every element written
+  testing::CheckErrorNearReference(ref.exact, ref.same_precision, got);
+  if (with_residual) CHECK(d_residual->ToHost() == ref.residual);
 }
 
 TEST_CASE("RMSNorm refuses a hidden size it cannot vectorize", "[gpu]") {

@@ -11,24 +11,14 @@
 
 #include "engine/model/dtype.h"
 #include "kernels/skinny_gemm.h"
+#include "tests/gpu/gpu_test_support.h"
 
 namespace specd {
 namespace {
 
-std::vector<uint16_t> RandomBf16(size_t count, std::mt19937& rng, float stddev) {
-  std::normal_distribution<float> normal(0.0f, stddev);
-  std::vector<uint16_t> values(count);
-  for (auto& v : values) v = FloatToBF16(normal(rng));
-  return values;
-}
-
-template <typename T>
-T* Upload(const std::vector<T>& host) {
-  T* device = nullptr;
-  REQUIRE(cudaMalloc(&device, host.size() * sizeof(T)) == cudaSuccess);
-  REQUIRE(cudaMemcpy(device, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice) == cudaSuccess);
-  return device;
-}
+using testing::AsBF16;
+using testing::DeviceArray;
+using testing::RandomBF16;
 
 }  // namespace
 
@@ -37,22 +27,21 @@ TEST_CASE("skinny GEMM matches an fp64 reference", "[gpu]") {
   const int out = GENERATE(1, 17, 1000, 4099);
   const bool f32_out = GENERATE(false, true);
   std::mt19937 rng(static_cast<unsigned>(in * 31 + out));
-  const auto w_host = RandomBf16(static_cast<size_t>(out) * in, rng, 0.05f);
-  const auto x_host = RandomBf16(static_cast<size_t>(kernels::kSkinnyGemmMaxRows) * in, rng, 1.0f);
-  auto* w = Upload(w_host);
-  auto* x = Upload(x_host);
-  void* y = nullptr;
+  const auto w_host = RandomBF16(static_cast<size_t>(out) * in, rng, 0.0f, 0.05f);
+  const auto x_host = RandomBF16(static_cast<size_t>(kernels::kSkinnyGemmMaxRows) * in, rng, 0.0f, 1.0f);
+  const DeviceArray<uint16_t> w(w_host);
+  const DeviceArray<uint16_t> x(x_host);
   const size_t y_bytes = static_cast<size_t>(kernels::kSkinnyGemmMaxRows) * out * (f32_out ? 4 : 2);
-  REQUIRE(cudaMalloc(&y, y_bytes) == cudaSuccess);
+  const auto d_y = DeviceArray<uint8_t>::Poisoned(y_bytes);
+  void* y = d_y.get();
   for (int rows = 1; rows <= kernels::kSkinnyGemmMaxRows; ++rows) {
     CAPTURE(in, out, f32_out, rows);
     REQUIRE(cudaMemset(y, 0xFF, y_bytes) == cudaSuccess);
-    kernels::SkinnyGemmParams p{reinterpret_cast<const __nv_bfloat16*>(x), reinterpret_cast<const __nv_bfloat16*>(w),
+    kernels::SkinnyGemmParams p{AsBF16(x.get()), AsBF16(w.get()),
                                 f32_out ? nullptr : static_cast<__nv_bfloat16*>(y),
                                 f32_out ? static_cast<float*>(y) : nullptr, rows, in, out};
     REQUIRE(kernels::LaunchSkinnyGemm(p, nullptr) == cudaSuccess);
-    std::vector<uint8_t> got(y_bytes);
-    REQUIRE(cudaMemcpy(got.data(), y, y_bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
+    const std::vector<uint8_t> got = d_y.ToHost();
     int bad = 0;
     for (int r = 0; r < rows; ++r) {
       for (int o = 0; o < out; ++o) {
@@ -75,14 +64,11 @@ TEST_CASE("skinny GEMM matches an fp64 reference", "[gpu]") {
     const size_t first_untouched = static_cast<size_t>(rows) * out * (f32_out ? 4 : 2);
     if (first_untouched < y_bytes) CHECK(got[first_untouched] == 0xFF);
   }
-  cudaFree(y);
-  cudaFree(x);
-  cudaFree(w);
 }
 
 TEST_CASE("skinny GEMM refuses shapes it cannot take", "[gpu]") {
-  __nv_bfloat16* buffer = nullptr;
-  REQUIRE(cudaMalloc(&buffer, 4096) == cudaSuccess);
+  const auto d_buffer = DeviceArray<uint16_t>::Poisoned(2048);
+  __nv_bfloat16* buffer = AsBF16(d_buffer.get());
   const kernels::SkinnyGemmParams good{buffer, buffer, buffer + 1024, nullptr, 1, 8, 8};
   CHECK(kernels::SkinnyGemmSupports(good));
   auto bad = good;
@@ -97,7 +83,6 @@ TEST_CASE("skinny GEMM refuses shapes it cannot take", "[gpu]") {
   bad = good;
   bad.y_f32 = reinterpret_cast<float*>(buffer + 1536);  // two outputs
   CHECK(kernels::LaunchSkinnyGemm(bad, nullptr) == cudaErrorInvalidValue);
-  cudaFree(buffer);
 }
 
 }  // namespace specd
