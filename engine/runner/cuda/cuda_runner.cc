@@ -29,6 +29,14 @@ Status CheckOptions(const CudaRunnerOptions& options) {
   return OkStatus();
 }
 
+Status CheckGpu() {
+  int devices = 0;
+  const cudaError_t error = cudaGetDeviceCount(&devices);
+  if (error == cudaSuccess && devices > 0) return OkStatus();
+  return UnavailableError(std::string("the CUDA runner needs a GPU, and none is usable: ") +
+                          (error == cudaSuccess ? "no CUDA device" : cudaGetErrorString(error)));
+}
+
 Status CheckHeadDim(const ModelConfig& config, const std::string& model) {
   if (config.head_dim == 64 || config.head_dim == 128) return OkStatus();
   return UnimplementedError(model + ": head_dim " + std::to_string(config.head_dim) +
@@ -40,6 +48,7 @@ Status CheckHeadDim(const ModelConfig& config, const std::string& model) {
 StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::Create(const std::string& model_dir,
                                                          const CudaRunnerOptions& options) {
   SPECD_RETURN_IF_ERROR(CheckOptions(options));
+  SPECD_RETURN_IF_ERROR(CheckGpu());
   SPECD_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(model_dir));
   SPECD_RETURN_IF_ERROR(CheckHeadDim(config, model_dir));
   SPECD_ASSIGN_OR_RETURN(const auto host_weights, ModelWeights::Load(model_dir, config));
@@ -51,6 +60,7 @@ StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithRandomWeights(const 
                                                                           const CudaRunnerOptions& options,
                                                                           uint64_t seed) {
   SPECD_RETURN_IF_ERROR(CheckOptions(options));
+  SPECD_RETURN_IF_ERROR(CheckGpu());
   SPECD_RETURN_IF_ERROR(CheckHeadDim(config, "the random model"));
   SPECD_ASSIGN_OR_RETURN(CudaWeights weights, RandomWeights(config, seed));
   return CreateWithWeights(config, std::move(weights), options);
