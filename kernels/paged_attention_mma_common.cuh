@@ -1,0 +1,220 @@
+// Tensor-core paged attention internals, part 2 of 4 (included by paged_attention_mma.cu only):
+// what the mma.sync and wgmma paths share: loading row metadata and Q, finding runs of one
+// sequence, key offsets and K/V tile copies, the online softmax in registers, and the output rows.
+#pragma once
+
+#include "kernels/paged_attention.h"
+#include "kernels/paged_attention_mma_primitives.cuh"
+
+namespace specd::kernels {
+namespace {
+
+// Row metadata of the CTA's rows [t0, t0 + rows) (rows past the batch: never attended, never
+// written).
+template <int kRows, int kThreads>
+__device__ __forceinline__ void LoadRows(const PagedAttentionParams& p, RowState<kRows>& st, int t0, int rows, int tid) {
+  for (int r = tid; r < kRows; r += kThreads) {
+    int seq = -1, pos = -1, first = INT_MAX;
+    if (r < rows) {
+      seq = p.token_seq[t0 + r];
+      pos = p.positions[t0 + r];
+      first = p.sliding_window > 0 ? max(0, pos - p.sliding_window + 1) : 0;
+    }
+    st.seq[r] = seq;
+    st.pos[r] = pos;
+    st.first[r] = first;
+  }
+}
+
+// Q rows [t0, t0 + kRows) of one head into a swizzled tile; rows past the batch become zeros.
+template <typename Layout, int kHeadDim, int kRows, int kThreads>
+__device__ __forceinline__ void LoadQ(const PagedAttentionParams& p, uint32_t s_q, int t0, int rows, int head, int tid) {
+  constexpr int kChunksPerRow = kHeadDim / kChunkElements;
+  for (int i = tid; i < kRows * kChunksPerRow; i += kThreads) {
+    const int r = i / kChunksPerRow;
+    const int c = i % kChunksPerRow;
+    const bool valid = r < rows;
+    const __nv_bfloat16* src =
+        p.q + static_cast<int64_t>(t0 + (valid ? r : 0)) * p.q_stride + head * kHeadDim + c * kChunkElements;
+    CopyAsync16(s_q + Layout::Offset(r, c), src, valid);
+  }
+}
+
+// The run starting at row `begin`: rows [begin, end) of one sequence and their position bounds,
+// into st.run. Three barriers; the caller reads st.run after them.
+template <int kRows, int kThreads>
+__device__ __forceinline__ void FindRun(RowState<kRows>& st, int begin, int rows, int tid) {
+  const int seq = st.seq[begin];
+  if (tid == 0) {
+    st.run[kRunEnd] = rows;
+    st.run[kMinPos] = INT_MAX;
+    st.run[kMaxPos] = -1;
+    st.run[kMinFirst] = INT_MAX;
+    st.run[kMaxFirst] = -1;
+    st.run[kRunBegin] = begin;
+  }
+  __syncthreads();
+  for (int r = begin + 1 + tid; r < rows; r += kThreads) {
+    if (st.seq[r] != seq) atomicMin(&st.run[kRunEnd], r);
+  }
+  __syncthreads();
+  for (int r = begin + tid; r < st.run[kRunEnd]; r += kThreads) {
+    atomicMin(&st.run[kMinPos], st.pos[r]);
+    atomicMax(&st.run[kMaxPos], st.pos[r]);
+    atomicMin(&st.run[kMinFirst], st.first[r]);
+    atomicMax(&st.run[kMaxFirst], st.first[r]);
+  }
+  __syncthreads();
+}
+
+// Cache element offset of the run's key (KV head 0), or -1 outside [min first, max pos].
+template <int kHeadDim, int kRows>
+__device__ __forceinline__ int64_t KeyOffset(const PagedAttentionParams& p, const RowState<kRows>& st, int key) {
+  if (key < st.run[kMinFirst] || key > st.run[kMaxPos]) return -1;
+  const int seq = st.seq[st.run[kRunBegin]];
+  const int block = p.block_tables[static_cast<int64_t>(seq) * p.max_blocks_per_seq + key / p.block_size];
+  return (static_cast<int64_t>(block) * p.block_size + key % p.block_size) * p.num_kv_heads * kHeadDim;
+}
+
+// The 1024-byte aligned start of dynamic shared memory (the swizzle XORs address bits 4..6 with 7..9).
+__device__ __forceinline__ uint32_t AlignedSharedBase(const void* smem_raw) {
+  return (SharedAddress(smem_raw) + kSmemAlign - 1) & ~static_cast<uint32_t>(kSmemAlign - 1);
+}
+
+// The key tiles [lo, lo + count) of the run starting at row `begin` (FindRun), with the key
+// offsets of tiles lo and lo + 1 in st.offset[0] and [1] (-1 past the run). Ends with a barrier.
+struct KeyTiles {
+  int lo;
+  int count;
+};
+template <int kHeadDim, int kRows, int kThreads>
+__device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowState<kRows>& st, int begin, int rows,
+                                             int tid) {
+  FindRun<kRows, kThreads>(st, begin, rows, tid);
+  const int tile_lo = st.run[kMinFirst] / kKeys;
+  const int num_kv_tiles = st.run[kMaxPos] / kKeys - tile_lo + 1;
+  if (tid < kKeys) {
+    st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid);
+    st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid) : -1;
+  }
+  __syncthreads();
+  return {tile_lo, num_kv_tiles};
+}
+
+// Copies kKeys rows (one K or V tile) into a swizzled buffer; offset < 0 rows become zeros.
+template <typename Layout, int kHeadDim, int kThreads>
+__device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets, const __nv_bfloat16* cache,
+                                           int kv_head, int tid) {
+  constexpr int kChunksPerRow = kHeadDim / kChunkElements;
+  constexpr int kRowsPerPass = kThreads / kChunksPerRow;
+  static_assert(kThreads % kChunksPerRow == 0 && kKeys % kRowsPerPass == 0 && kRowsPerPass % 8 == 0);
+  const int c = tid % kChunksPerRow;
+  const int r0 = tid / kChunksPerRow;
+  const __nv_bfloat16* const base = cache + kv_head * kHeadDim + c * kChunkElements;
+  const uint32_t dst0 = dst + Layout::Offset(r0, c);  // rows r0 + i * kRowsPerPass share r0 % 8
+#pragma unroll
+  for (int i = 0; i < kKeys / kRowsPerPass; ++i) {
+    const int64_t offset = offsets[r0 + i * kRowsPerPass];
+    CopyAsync16(dst0 + (Layout::Offset(r0 + i * kRowsPerPass, c) - Layout::Offset(r0, c)), base + max(offset, int64_t{0}),
+                offset >= 0);
+  }
+}
+
+// One m16 slice of a tile: mask (when needed), online softmax statistics, P overwrites S; returns
+// the factor O must be scaled by (rows r0 and r0 + 8 of the CTA, the lane's accumulator rows;
+// keys k0 + 8 j + 2 t + {0, 1}).
+template <int kSTiles, int kRows>
+__device__ __forceinline__ void SoftmaxStep(float (&s)[kSTiles][4], float (&row_max)[2], float (&row_sum)[2],
+                                            float (&correction)[2], bool mask, int k0, int r0, int t,
+                                            const RowState<kRows>& st, float scale_log2) {
+  if (mask) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int pos = st.pos[r0 + 8 * h];
+      const int first = st.first[r0 + 8 * h];
+#pragma unroll
+      for (int j = 0; j < kSTiles; ++j) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int key = k0 + j * 8 + 2 * t + e;
+          if (key > pos || key < first) s[j][2 * h + e] = -INFINITY;
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float m = row_max[h];
+#pragma unroll
+    for (int j = 0; j < kSTiles; ++j) m = fmaxf(m, fmaxf(s[j][2 * h], s[j][2 * h + 1]));
+    m = fmaxf(m, __shfl_xor_sync(kFullMask, m, 1));
+    m = fmaxf(m, __shfl_xor_sync(kFullMask, m, 2));
+    const float m_scaled = m == -INFINITY ? 0.0f : m * scale_log2;
+    correction[h] = row_max[h] == -INFINITY ? 0.0f : Exp2(row_max[h] * scale_log2 - m_scaled);
+    row_max[h] = m;
+    float sum = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kSTiles; ++j) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const float pe = Exp2(fmaf(s[j][2 * h + e], scale_log2, -m_scaled));
+        s[j][2 * h + e] = pe;
+        sum += pe;
+      }
+    }
+    row_sum[h] = row_sum[h] * correction[h] + sum;
+  }
+}
+
+template <int kOTiles>
+__device__ __forceinline__ void Rescale(float (&o)[kOTiles][4], const float (&correction)[2]) {
+#pragma unroll
+  for (int j = 0; j < kOTiles; ++j) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[j][e] *= correction[e / 2];
+  }
+}
+
+template <int kSTiles, int kOTiles, int kRows>
+__device__ __forceinline__ void Softmax(float (&s)[kSTiles][4], float (&o)[kOTiles][4], float (&row_max)[2],
+                                        float (&row_sum)[2], bool mask, int k0, int r0, int t,
+                                        const RowState<kRows>& st, float scale_log2) {
+  float correction[2];
+  SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r0, t, st, scale_log2);
+  Rescale(o, correction);
+}
+
+// P (keys 16 kk .. 16 kk + 15 of an m16 slice) as an m16k16 bf16 A fragment.
+template <int kSTiles>
+__device__ __forceinline__ void PackP(const float (&s)[kSTiles][4], int kk, uint32_t (&a)[4]) {
+  a[0] = PackBF16(s[2 * kk][0], s[2 * kk][1]);
+  a[1] = PackBF16(s[2 * kk][2], s[2 * kk][3]);
+  a[2] = PackBF16(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+  a[3] = PackBF16(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+}
+
+// out = O / l for the lane's rows r0 and r0 + 8 that belong to the run.
+template <int kHeadDim, int kOTiles, int kRows>
+__device__ __forceinline__ void WriteRows(const PagedAttentionParams& p, const float (&o)[kOTiles][4],
+                                          const float (&row_sum)[2], int t0, int r0, int head, int t,
+                                          const RowState<kRows>& st) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float l = row_sum[h];
+    l += __shfl_xor_sync(kFullMask, l, 1);
+    l += __shfl_xor_sync(kFullMask, l, 2);
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    const int r = r0 + 8 * h;
+    if (r >= st.run[kRunBegin] && r < st.run[kRunEnd]) {
+      __nv_bfloat16* dst = p.out + (static_cast<int64_t>(t0 + r) * p.num_heads + head) * kHeadDim + 2 * t;
+#pragma unroll
+      for (int j = 0; j < kOTiles; ++j) {
+        *reinterpret_cast<__nv_bfloat162*>(dst + j * 8) =
+            __floats2bfloat162_rn(o[j][2 * h] * inv, o[j][2 * h + 1] * inv);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace specd::kernels
