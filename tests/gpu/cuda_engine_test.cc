@@ -3,7 +3,7 @@
 // same token for token whether a request runs alone, batched with 63 others, in small prefill
 // chunks with preemption, or with draft-model or n-gram speculation; as on the CPU runner
 // (tests/unit/spec/spec_engine_test.cc). Also: the batch-invariant GEMM gives each row the same
-// bits whatever the row count.
+// bits whatever the row count; and sampling on the GPU gives the host sampler's tokens.
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -33,12 +33,13 @@ EngineConfig Config(int32_t num_blocks, int32_t batched_tokens) {
   return config;
 }
 
-testing::RunnerFactory CudaFactory() {
-  return [](const std::string& model_dir, const EngineConfig& config) -> std::unique_ptr<ModelRunner> {
+testing::RunnerFactory CudaFactory(bool gpu_sampling = true) {
+  return [gpu_sampling](const std::string& model_dir, const EngineConfig& config) -> std::unique_ptr<ModelRunner> {
     auto runner = CudaRunner::Create(model_dir, {.block_size = config.kv_cache.block_size,
                                                  .num_blocks = config.kv_cache.num_blocks,
                                                  .max_num_tokens = config.max_num_batched_tokens,
-                                                 .batch_invariant = true});
+                                                 .batch_invariant = true,
+                                                 .gpu_sampling = gpu_sampling});
     REQUIRE(runner.status().ToString() == "OK");
     return std::move(runner).value();
   };
@@ -102,6 +103,33 @@ TEST_CASE("CUDA engine: greedy output is the same alone, batched, chunked, preem
     if (variant.spec.method != SpecMethod::kNone) CHECK(stats.spec_drafted_tokens > 0);
     if (variant.config.kv_cache.num_blocks < 32) CHECK(stats.num_preemptions > 0);
     CHECK(stats.kv_usage == 0.0);
+  }
+}
+
+TEST_CASE("CUDA engine: sampling on the GPU gives the CPU sampler's tokens", "[gpu]") {
+  std::vector<SpecJob> jobs = CodeJobs();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    SamplingParams& s = jobs[i].sampling;
+    s.temperature = 0.7f + 0.1f * static_cast<float>(i % 4);
+    s.seed = 1000 + i;
+    s.top_k = i % 3 == 0 ? 40 : 0;
+    s.top_p = i % 2 == 0 ? 0.9f : 1.0f;
+    s.min_p = i % 5 == 0 ? 0.05f : 0.0f;
+    s.repetition_penalty = i % 4 == 1 ? 1.2f : 1.0f;
+    s.presence_penalty = i % 4 == 2 ? 0.5f : 0.0f;
+    s.frequency_penalty = i % 4 == 3 ? 0.3f : 0.0f;
+    if (i % 6 == 0) s.logit_bias = {{274, 2.0f}, {366, -5.0f}};
+    s.min_tokens = i % 7 == 0 ? 4 : 0;
+    s.ignore_eos = i % 2 == 0;
+  }
+  const auto run = [&](bool gpu_sampling) {
+    auto engine = testing::MakeSpecEngine(kTarget, "", SpecConfig(), Config(256, 512), CudaFactory(gpu_sampling));
+    return Run(*engine, jobs);
+  };
+  const auto on_gpu = run(true), on_host = run(false);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    CAPTURE(i);
+    CHECK(on_gpu[i] == on_host[i]);
   }
 }
 

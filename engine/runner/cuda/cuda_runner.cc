@@ -72,6 +72,9 @@ StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithWeights(ModelConfig 
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamCreate(&runner->stream_), "creating a CUDA stream"));
   SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create(options.batch_invariant, options.max_num_tokens, options.fast_small_gemms));
   SPECD_RETURN_IF_ERROR(runner->AllocateWorkspace());
+  if (options.gpu_sampling) {
+    SPECD_ASSIGN_OR_RETURN(runner->gpu_sampler_, GpuSampler::Create(options.max_num_tokens, runner->config_.vocab_size));
+  }
   SPECD_RETURN_IF_ERROR(runner->AllocateKvCache(options));
   return runner;
 }
@@ -390,8 +393,14 @@ StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
   int64_t rows = 0;
   for (const ScheduledSequence& seq : batch.sequences) rows += static_cast<int64_t>(seq.logits_indices.size());
   output.logits.resize(static_cast<size_t>(rows * config_.vocab_size));
-  for (const Piece& piece : SplitBatch(batch)) SPECD_RETURN_IF_ERROR(Forward(piece, output));
-  SampleRequestedRows(batch, output);
+  const std::vector<Piece> pieces = SplitBatch(batch);
+  for (const Piece& piece : pieces) SPECD_RETURN_IF_ERROR(Forward(piece, output));
+  // On the device, logits_ holds the last piece's rows: all of them when there is one piece.
+  if (gpu_sampler_ != nullptr && pieces.size() == 1 && GpuSampler::Supports(batch)) {
+    SPECD_RETURN_IF_ERROR(gpu_sampler_->Sample(batch, logits_.get(), stream_, output));
+  } else {
+    SampleRequestedRows(batch, output);
+  }
   return output;
 }
 

@@ -1,8 +1,8 @@
 // CudaRunner: the ModelRunner contract on the GPU. bf16 weights (fused QKV and gate/up), cuBLASLt
 // for the dense products, our kernels (kernels/) for everything else, a paged bf16 KV cache sized
 // from free GPU memory. Correct first: one eager pass per step on one stream; logits come back
-// to the host and are sampled there (CUDA graphs and GPU sampling come with the performance
-// work). A batch of more tokens than max_num_tokens runs in pieces (a draft model catching up on
+// to the host (the ModelOutput contract) and are sampled on the GPU (gpu_sampler.h) or, for
+// batches with drafts to verify or top_logprobs, on the host. A batch of more tokens than max_num_tokens runs in pieces (a draft model catching up on
 // many sequences at once). Owned and called by the engine thread only.
 //
 // A step, for T new tokens of S sequences (R of them asking for logits):
@@ -21,6 +21,7 @@
 #include "engine/model/model_config.h"
 #include "engine/runner/cuda/cuda_weights.h"
 #include "engine/runner/cuda/device_buffer.h"
+#include "engine/runner/cuda/gpu_sampler.h"
 #include "engine/runner/cuda/lt_gemm.h"
 #include "engine/runner/model_runner.h"
 
@@ -39,6 +40,7 @@ struct CudaRunnerOptions {
   // computed alone, in a prefill chunk or in a speculative verify step.
   bool batch_invariant = false;
   bool fast_small_gemms = true;  // our skinny kernel and timed cuBLASLt candidates (lt_gemm.h)
+  bool gpu_sampling = true;      // sample on the GPU where GpuSampler supports the batch
 };
 
 class CudaRunner : public ModelRunner {
@@ -90,6 +92,7 @@ class CudaRunner : public ModelRunner {
   KvCacheShape shape_;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<LtGemm> gemm_;
+  std::unique_ptr<GpuSampler> gpu_sampler_;  // null: sampling on the host
   DeviceBuffer<float> inv_freq_;              // [head_dim / 2]
   DeviceBuffer<__nv_bfloat16> kv_cache_;      // [layers, 2, num_blocks * block_size, kv_heads, head_dim]
   // Step metadata, uploaded each step.

@@ -1,0 +1,47 @@
+// GpuSampler: the CUDA runner's sampling on the GPU (kernels/sampling.h), the twin of
+// SampleRequestedRows on the host for sequences without drafts: each sequence with a SamplingRow
+// gets its last logits row sampled with the CPU Sampler's processing order and RNG. Batches it
+// cannot take (drafts to verify, top_logprobs alternatives) stay on the host. Engine thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <cuda_runtime.h>
+
+#include "engine/base/status.h"
+#include "engine/runner/cuda/device_buffer.h"
+#include "engine/runner/model_runner.h"
+#include "kernels/sampling.h"
+
+namespace specd {
+
+class GpuSampler {
+ public:
+  static StatusOr<std::unique_ptr<GpuSampler>> Create(int64_t max_rows, int64_t vocab);
+  ~GpuSampler();
+  GpuSampler(const GpuSampler&) = delete;
+  GpuSampler& operator=(const GpuSampler&) = delete;
+
+  // True when every sampling request of the batch can be served here.
+  static bool Supports(const SchedulerOutput& batch);
+
+  // logits: [rows, vocab] on the device, the batch's logits rows in ModelOutput order. Fills
+  // output.sampled; waits for the stream.
+  Status Sample(const SchedulerOutput& batch, const float* logits, cudaStream_t stream, ModelOutput& output);
+
+ private:
+  struct Rows;        // the kernel's per-row parameters and token lists, on the host
+  struct DeviceRows;  // the same on the device, grown as needed
+
+  GpuSampler(int64_t max_rows, int64_t vocab);
+  Status Upload(const Rows& rows, cudaStream_t stream);
+  kernels::SamplingKernelParams KernelParams(const Rows& rows, const float* logits) const;
+  Status Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output);
+
+  int64_t max_rows_;
+  int64_t vocab_;
+  std::unique_ptr<DeviceRows> device_;
+};
+
+}  // namespace specd
