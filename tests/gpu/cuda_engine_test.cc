@@ -106,7 +106,7 @@ TEST_CASE("CUDA engine: greedy output is the same alone, batched, chunked, preem
   }
 }
 
-TEST_CASE("CUDA engine: sampling on the GPU gives the CPU sampler's tokens", "[gpu]") {
+TEST_CASE("CUDA engine: sampling and draft verification on the GPU give the host's tokens", "[gpu]") {
   std::vector<SpecJob> jobs = CodeJobs();
   for (size_t i = 0; i < jobs.size(); ++i) {
     SamplingParams& s = jobs[i].sampling;
@@ -122,14 +122,28 @@ TEST_CASE("CUDA engine: sampling on the GPU gives the CPU sampler's tokens", "[g
     s.min_tokens = i % 7 == 0 ? 4 : 0;
     s.ignore_eos = i % 2 == 0;
   }
-  const auto run = [&](bool gpu_sampling) {
-    auto engine = testing::MakeSpecEngine(kTarget, "", SpecConfig(), Config(256, 512), CudaFactory(gpu_sampling));
-    return Run(*engine, jobs);
+  struct Variant {
+    std::string name;
+    SpecConfig spec;
   };
-  const auto on_gpu = run(true), on_host = run(false);
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    CAPTURE(i);
-    CHECK(on_gpu[i] == on_host[i]);
+  for (const Variant& variant : std::vector<Variant>{{"plain", SpecConfig()},
+                                                     {"draft model, k=3", testing::DraftModelSpec(3)},
+                                                     {"n-gram, k=3 (one-hot drafts)", testing::NgramSpec(3)}}) {
+    CAPTURE(variant.name);
+    // Sampled tokens depend on whether a step verified drafts (other RNG streams), so whatever
+    // makes that depend on timing is kept out: the back-off above max_batch_size running
+    // requests, drafts trimmed to the token budget, preemption.
+    SpecConfig spec = variant.spec;
+    spec.max_batch_size = 1024;
+    const auto run = [&](bool gpu_sampling) {
+      auto engine = testing::MakeSpecEngine(kTarget, kDraft, spec, Config(1024, 4096), CudaFactory(gpu_sampling));
+      return Run(*engine, jobs);
+    };
+    const auto on_gpu = run(true), on_host = run(false);
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      CAPTURE(i);
+      CHECK(on_gpu[i] == on_host[i]);
+    }
   }
 }
 

@@ -33,12 +33,51 @@ struct GpuSampler::Rows {
   std::vector<int32_t> top_k, min_tokens, prompt_offsets, prompt_ids, output_offsets, output_ids, bias_offsets,
       bias_ids, stop_offsets, stop_ids, eos_ids;
   std::vector<uint8_t> ignore_eos;
-  std::vector<int64_t> sampled_row;  // per sequence: its kernel row, or -1
+  std::vector<int32_t> draft_ids;       // per kernel row: the draft it verifies, or -1
+  std::vector<uint8_t> probs_given;     // per kernel row: draft_probs holds the draft's q
+  std::vector<float> draft_probs;       // [rows, vocab] when some request has draft probabilities
+  std::vector<int64_t> first_row;       // per sequence: its first sampled kernel row, or -1
+  std::vector<int64_t> num_drafts;      // per sequence
 
-  void AddIdle() { Add(nullptr, 0, {}, {}); }
+  void AddIdle() { Add(nullptr, 0, {}, {}, -1); }
+
+  // A sequence's rows: plain sampling of its last logits row, or, with k drafts, its last k + 1
+  // rows, row i verifying draft i with the drafts before it appended to the output history
+  // (rejection_sampler.h), row k drawing the bonus token.
+  void AddSequence(const ScheduledSequence& seq, int64_t vocab) {
+    const auto k = static_cast<size_t>(seq.num_draft_tokens);
+    for (size_t i = 0; i + k + 1 < seq.logits_indices.size(); ++i) AddIdle();
+    first_row.push_back(static_cast<int64_t>(temperature.size()));
+    num_drafts.push_back(static_cast<int64_t>(k));
+    const std::span<const int32_t> drafts = seq.token_ids.last(k);
+    std::vector<int32_t> history(seq.sampling->output_token_ids.begin(), seq.sampling->output_token_ids.end());
+    for (size_t i = 0; i <= k; ++i) {
+      Add(seq.sampling->params, seq.sampling->seed, seq.sampling->prompt_token_ids, history,
+          i < k ? drafts[i] : -1);
+      if (i < k) history.push_back(drafts[i]);
+    }
+    if (!seq.draft_probs.empty()) {
+      std::fill(probs_given.end() - static_cast<std::ptrdiff_t>(k + 1), probs_given.end() - 1, 1);
+      draft_probs.resize(temperature.size() * static_cast<size_t>(vocab));
+      std::copy(seq.draft_probs.begin(), seq.draft_probs.end(), draft_probs.end() - static_cast<std::ptrdiff_t>((k + 1) * vocab));
+    }
+    if (eos_ids.empty()) eos_ids.assign(seq.sampling->eos_token_ids.begin(), seq.sampling->eos_token_ids.end());
+  }
+
+  // One-hot rows for drafts without probabilities, once any request brought probabilities.
+  void FillOneHotDrafts(int64_t vocab) {
+    if (draft_probs.empty()) return;
+    draft_probs.resize(temperature.size() * static_cast<size_t>(vocab));
+    for (size_t r = 0; r < draft_ids.size(); ++r) {
+      if (draft_ids[r] < 0 || probs_given[r]) continue;
+      float* row = draft_probs.data() + r * static_cast<size_t>(vocab);
+      std::fill(row, row + vocab, 0.0f);
+      row[draft_ids[r]] = 1.0f;
+    }
+  }
 
   void Add(const SamplingParams* params, uint64_t row_seed, std::span<const int32_t> prompt,
-           std::span<const int32_t> output) {
+           std::span<const int32_t> output, int32_t draft) {
     static const SamplingParams kGreedy = [] {
       SamplingParams greedy;
       greedy.temperature = 0.0f;
@@ -66,15 +105,17 @@ struct GpuSampler::Rows {
     AppendList(bias_offsets, bias_ids, std::span<const int32_t>(tokens));
     bias_values.insert(bias_values.end(), values.begin(), values.end());
     AppendList(stop_offsets, stop_ids, std::span<const int32_t>(p.stop_token_ids));
+    draft_ids.push_back(draft);
+    probs_given.push_back(0);
   }
 };
 
 struct GpuSampler::DeviceRows {
-  DeviceBuffer<float> temperature, top_p, min_p, repetition, presence, frequency, bias_values, logprobs;
+  DeviceBuffer<float> temperature, top_p, min_p, repetition, presence, frequency, bias_values, logprobs, draft_probs;
   DeviceBuffer<uint64_t> seed;
   DeviceBuffer<int32_t> top_k, min_tokens, prompt_offsets, prompt_ids, output_offsets, output_ids, bias_offsets,
-      bias_ids, stop_offsets, stop_ids, eos_ids, tokens, ranks;
-  DeviceBuffer<uint8_t> ignore_eos, workspace;
+      bias_ids, stop_offsets, stop_ids, eos_ids, tokens, ranks, draft_ids;
+  DeviceBuffer<uint8_t> ignore_eos, workspace, accepted;
 };
 
 GpuSampler::GpuSampler(int64_t max_rows, int64_t vocab)
@@ -90,6 +131,7 @@ StatusOr<std::unique_ptr<GpuSampler>> GpuSampler::Create(int64_t max_rows, int64
   SPECD_RETURN_IF_ERROR(d.tokens.Allocate(static_cast<size_t>(max_rows), "sampled tokens"));
   SPECD_RETURN_IF_ERROR(d.logprobs.Allocate(static_cast<size_t>(max_rows), "sampled logprobs"));
   SPECD_RETURN_IF_ERROR(d.ranks.Allocate(static_cast<size_t>(max_rows), "sampled ranks"));
+  SPECD_RETURN_IF_ERROR(d.accepted.Allocate(static_cast<size_t>(max_rows), "draft acceptances"));
   return sampler;
 }
 
@@ -114,6 +156,8 @@ Status GpuSampler::Upload(const Rows& rows, cudaStream_t stream) {
   SPECD_RETURN_IF_ERROR(Put(d.bias_values, rows.bias_values, stream, "logit bias values"));
   SPECD_RETURN_IF_ERROR(Put(d.stop_offsets, rows.stop_offsets, stream, "stop offsets"));
   SPECD_RETURN_IF_ERROR(Put(d.stop_ids, rows.stop_ids, stream, "stop ids"));
+  SPECD_RETURN_IF_ERROR(Put(d.draft_ids, rows.draft_ids, stream, "draft ids"));
+  SPECD_RETURN_IF_ERROR(Put(d.draft_probs, rows.draft_probs, stream, "draft probabilities"));
   return Put(d.eos_ids, rows.eos_ids, stream, "eos ids");
 
 }
@@ -150,12 +194,15 @@ kernels::SamplingKernelParams GpuSampler::KernelParams(const Rows& rows, const f
   p.sampled_token_ids = d.tokens.get();
   p.sampled_logprobs = d.logprobs.get();
   p.sampled_ranks = d.ranks.get();
+  p.draft_token_ids = d.draft_ids.get();
+  p.draft_probs = rows.draft_probs.empty() ? nullptr : d.draft_probs.get();
+  p.draft_accepted = d.accepted.get();
   return p;
 }
 
 bool GpuSampler::Supports(const SchedulerOutput& batch) {
   for (const ScheduledSequence& seq : batch.sequences) {
-    if (seq.sampling && (seq.num_draft_tokens > 0 || seq.sampling->params->top_logprobs > 0)) return false;
+    if (seq.sampling && seq.sampling->params->top_logprobs > 0) return false;
   }
   return true;
 }
@@ -163,20 +210,15 @@ bool GpuSampler::Supports(const SchedulerOutput& batch) {
 Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cudaStream_t stream, ModelOutput& output) {
   Rows rows;
   for (const ScheduledSequence& seq : batch.sequences) {
-    for (size_t i = 0; i + 1 < seq.logits_indices.size(); ++i) rows.AddIdle();
-    if (seq.logits_indices.empty()) {
-      rows.sampled_row.push_back(-1);
+    if (seq.sampling && !seq.logits_indices.empty()) {
+      rows.AddSequence(seq, vocab_);
       continue;
     }
-    if (!seq.sampling) {
-      rows.AddIdle();
-      rows.sampled_row.push_back(-1);
-      continue;
-    }
-    rows.sampled_row.push_back(static_cast<int64_t>(rows.temperature.size()));
-    rows.Add(seq.sampling->params, seq.sampling->seed, seq.sampling->prompt_token_ids, seq.sampling->output_token_ids);
-    if (rows.eos_ids.empty()) rows.eos_ids.assign(seq.sampling->eos_token_ids.begin(), seq.sampling->eos_token_ids.end());
+    for (size_t i = 0; i < seq.logits_indices.size(); ++i) rows.AddIdle();
+    rows.first_row.push_back(-1);
+    rows.num_drafts.push_back(0);
   }
+  rows.FillOneHotDrafts(vocab_);
   const auto num_rows = static_cast<int64_t>(rows.temperature.size());
   if (num_rows > max_rows_) return InternalError("GpuSampler: more logits rows than it was sized for");
   SPECD_RETURN_IF_ERROR(Upload(rows, stream));
@@ -188,18 +230,27 @@ Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaS
   const DeviceRows& d = *device_;
   const size_t num_rows = rows.temperature.size();
   std::vector<int32_t> tokens(num_rows), ranks(num_rows);
-  std::vector<float> logprobs(tokens.size());
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(tokens.data(), d.tokens.get(), tokens.size() * 4, cudaMemcpyDeviceToHost, stream), "sampled tokens"));
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(ranks.data(), d.ranks.get(), ranks.size() * 4, cudaMemcpyDeviceToHost, stream), "sampled ranks"));
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(logprobs.data(), d.logprobs.get(), logprobs.size() * 4, cudaMemcpyDeviceToHost, stream), "sampled logprobs"));
+  std::vector<float> logprobs(num_rows);
+  std::vector<uint8_t> accepted(num_rows);
+  const auto fetch = [&](auto& host, const auto* device, const char* what) {
+    return CudaStatus(cudaMemcpyAsync(host.data(), device, host.size() * sizeof(host[0]), cudaMemcpyDeviceToHost, stream),
+                      what);
+  };
+  SPECD_RETURN_IF_ERROR(fetch(tokens, d.tokens.get(), "sampled tokens"));
+  SPECD_RETURN_IF_ERROR(fetch(ranks, d.ranks.get(), "sampled ranks"));
+  SPECD_RETURN_IF_ERROR(fetch(logprobs, d.logprobs.get(), "sampled logprobs"));
+  SPECD_RETURN_IF_ERROR(fetch(accepted, d.accepted.get(), "draft acceptances"));
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream), "sampling"));
   output.sampled.assign(batch.sequences.size(), {});
   for (size_t s = 0; s < batch.sequences.size(); ++s) {
-    const int64_t row = rows.sampled_row[s];
-    if (row < 0) continue;
-    const auto r = static_cast<size_t>(row);
-    if (tokens[r] < 0) return InvalidArgumentError("GPU sampling refused the sampling parameters of a request");
-    output.sampled[s].push_back(SampledToken{.token = tokens[r], .logprob = logprobs[r], .rank = ranks[r], .top_logprobs = {}});
+    if (rows.first_row[s] < 0) continue;
+    // Rows first .. first + j, j the first rejected draft's row, or the bonus row.
+    for (int64_t i = 0; i <= rows.num_drafts[s]; ++i) {
+      const auto r = static_cast<size_t>(rows.first_row[s] + i);
+      if (tokens[r] < 0) return InvalidArgumentError("GPU sampling refused the sampling parameters of a request");
+      output.sampled[s].push_back(SampledToken{.token = tokens[r], .logprob = logprobs[r], .rank = ranks[r], .top_logprobs = {}});
+      if (i < rows.num_drafts[s] && accepted[r] == 0) break;
+    }
   }
   return OkStatus();
 }
