@@ -8,6 +8,7 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kVectorElements = 8;  // 8 bf16 = one 16-byte access
+constexpr int kMaxGridY = 65535;    // tokens per launch of the 2-D kernels (SiLU-and-mul)
 constexpr int kMaxHeadDim = 1024;   // the RoPE kernel keeps one token's cos/sin in shared memory
 
 // N bf16 values moved as one aligned access (N = 8: a 16-byte load or store, like float4).
@@ -65,14 +66,17 @@ cudaError_t LaunchCopyRows(const __nv_bfloat16* in, const int* index, __nv_bfloa
 // silu(g) = g * sigmoid(g), in fp32 with the accurate expf; large negative g gives -0, not NaN.
 __device__ float Silu(float g) { return g / (1.0f + expf(-g)); }
 
-// One block per token: out[t, i] = silu(gate_up[t, i]) * gate_up[t, inter + i], rounded to bf16 once.
+// Block (x, t) does elements [x * kThreads * N, (x + 1) * kThreads * N) of token t, one vector a
+// thread, so a single decode token still spreads over several SMs:
+// out[t, i] = silu(gate_up[t, i]) * gate_up[t, inter + i], rounded to bf16 once.
 template <int N>
 __global__ void __launch_bounds__(kThreads) SiluMulKernel(SiluMulParams p) {
   const int inter = p.intermediate;
-  const __nv_bfloat16* gate = p.gate_up + static_cast<int64_t>(blockIdx.x) * 2 * inter;  // [inter]
+  const __nv_bfloat16* gate = p.gate_up + static_cast<int64_t>(blockIdx.y) * 2 * inter;  // [inter]
   const __nv_bfloat16* up = gate + inter;                                                  // [inter]
-  __nv_bfloat16* out = p.out + static_cast<int64_t>(blockIdx.x) * inter;                   // [inter]
-  for (int c = threadIdx.x * N; c < inter; c += kThreads * N) {
+  __nv_bfloat16* out = p.out + static_cast<int64_t>(blockIdx.y) * inter;                   // [inter]
+  const int c = (blockIdx.x * kThreads + threadIdx.x) * N;
+  if (c < inter) {
     const BF16Vec<N> g = Load<N>(gate + c);
     const BF16Vec<N> u = Load<N>(up + c);
     BF16Vec<N> o;
@@ -196,10 +200,13 @@ cudaError_t LaunchSiluMul(const SiluMulParams& params, cudaStream_t stream) {
   if (params.num_tokens < 0 || params.intermediate <= 0) return cudaErrorInvalidValue;
   if (params.num_tokens == 0) return cudaSuccess;
   if (params.gate_up == nullptr || params.out == nullptr) return cudaErrorInvalidValue;
-  if (Vectorizable(params.intermediate, {params.gate_up, params.out})) {
-    SiluMulKernel<kVectorElements><<<params.num_tokens, kThreads, 0, stream>>>(params);
+  if (params.num_tokens > kMaxGridY) return cudaErrorInvalidValue;
+  const int vector = Vectorizable(params.intermediate, {params.gate_up, params.out}) ? kVectorElements : 1;
+  const dim3 grid((params.intermediate + kThreads * vector - 1) / (kThreads * vector), params.num_tokens);
+  if (vector == kVectorElements) {
+    SiluMulKernel<kVectorElements><<<grid, kThreads, 0, stream>>>(params);
   } else {
-    SiluMulKernel<1><<<params.num_tokens, kThreads, 0, stream>>>(params);
+    SiluMulKernel<1><<<grid, kThreads, 0, stream>>>(params);
   }
   return cudaGetLastError();
 }

@@ -47,7 +47,7 @@ struct RopeCacheWriteParams {
 };
 cudaError_t LaunchRopeCacheWrite(const RopeCacheWriteParams& params, cudaStream_t stream);
 
-// out[t, i] = silu(gate_up[t, i]) * gate_up[t, intermediate + i]
+// out[t, i] = silu(gate_up[t, i]) * gate_up[t, intermediate + i]; at most 65535 tokens a launch.
 struct SiluMulParams {
   const __nv_bfloat16* gate_up = nullptr;  // [num_tokens, 2 * intermediate]
   __nv_bfloat16* out = nullptr;            // [num_tokens, intermediate]

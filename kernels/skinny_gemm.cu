@@ -6,9 +6,11 @@ namespace specd::kernels {
 namespace {
 
 constexpr int kWarps = 8;
-constexpr int kRowsPerWarp = 2;   // output features per warp, read together for more loads in flight
-constexpr int kUnroll = 4;        // 16-byte weight loads per feature in flight per lane
-constexpr int kVector = 8;        // bf16 per 16-byte load
+constexpr int kLoadsInFlight = 8;  // 16-byte weight loads in flight per lane
+constexpr int kVector = 8;         // bf16 per 16-byte load
+// Below this many blocks with 2 features a warp, a warp takes 1 feature: more blocks to spread
+// narrow products (out = hidden) over every SM.
+constexpr int kMinBlocks = 2 * 132;
 
 union Bf16x8 {
   uint4 raw;
@@ -32,10 +34,13 @@ __device__ float WarpSum(float value) {
   return value;
 }
 
-// Warp w of block b owns features (b * kWarps + w) * kRowsPerWarp + f; its lanes stride over the
-// 16-byte vectors of `in`, weights streamed once (no L1 allocation), x re-read from L1/L2.
-template <int kRows>
+// Warp w of block b owns features (b * kWarps + w) * kFeatures + f, read together for more loads
+// in flight; its lanes stride over the 16-byte vectors of `in`, weights streamed once (no L1
+// allocation), x re-read from L1/L2.
+template <int kRows, int kFeatures>
 __global__ void __launch_bounds__(kWarps * 32) SkinnyGemmKernel(SkinnyGemmParams p) {
+  constexpr int kRowsPerWarp = kFeatures;
+  constexpr int kUnroll = kLoadsInFlight / kFeatures;  // loads per feature in flight
   const int lane = threadIdx.x % 32;
   const int first_feature = (blockIdx.x * kWarps + threadIdx.x / 32) * kRowsPerWarp;
   if (first_feature >= p.out) return;
@@ -90,9 +95,12 @@ cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
     if constexpr (kRows < kSkinnyGemmMaxRows) return Launch<kRows + 1>(p, stream);
     return cudaErrorInvalidValue;
   }
-  const int features_per_block = kWarps * kRowsPerWarp;
-  const int blocks = (p.out + features_per_block - 1) / features_per_block;
-  SkinnyGemmKernel<kRows><<<blocks, kWarps * 32, 0, stream>>>(p);
+  const int blocks_of_two = (p.out + 2 * kWarps - 1) / (2 * kWarps);
+  if (blocks_of_two >= kMinBlocks) {
+    SkinnyGemmKernel<kRows, 2><<<blocks_of_two, kWarps * 32, 0, stream>>>(p);
+  } else {
+    SkinnyGemmKernel<kRows, 1><<<(p.out + kWarps - 1) / kWarps, kWarps * 32, 0, stream>>>(p);
+  }
   return cudaGetLastError();
 }
 

@@ -17,14 +17,16 @@ namespace {
 constexpr double kMiB = 1 << 20;
 // A sequence with this many new tokens in a step (a prompt chunk) fills tensor-core tiles.
 constexpr int64_t kTensorCoreQueryTokens = 16;
+// Tokens a step may have: the kernels' grids put tokens on a 16-bit grid dimension.
+constexpr int64_t kMaxStepTokens = 65535;
 
 int64_t Blocks(int64_t tokens, int64_t block_size) { return (tokens + block_size - 1) / block_size; }
 
 Status CheckOptions(const CudaRunnerOptions& options) {
-  if (options.block_size <= 0 || options.max_num_tokens <= 0 || options.num_blocks < 0 ||
-      options.gpu_memory_utilization <= 0 || options.gpu_memory_utilization > 1) {
-    return InvalidArgumentError("CUDA runner: block_size and max_num_tokens must be positive, "
-                                "gpu_memory_utilization in (0, 1]");
+  if (options.block_size <= 0 || options.max_num_tokens <= 0 || options.max_num_tokens > kMaxStepTokens ||
+      options.num_blocks < 0 || options.gpu_memory_utilization <= 0 || options.gpu_memory_utilization > 1) {
+    return InvalidArgumentError("CUDA runner: block_size must be positive, max_num_tokens in [1, " +
+                                std::to_string(kMaxStepTokens) + "], gpu_memory_utilization in (0, 1]");
   }
   return OkStatus();
 }
