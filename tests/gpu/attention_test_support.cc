@@ -199,4 +199,35 @@ void CheckAttentionOutput(const AttentionReference& ref, const std::vector<uint1
   CHECK(max_error <= 1e-2 * max_ref);
 }
 
+kernels::PagedAttentionParams ShapeOnlyAttentionParams() {
+  kernels::PagedAttentionParams params;
+  params.q_stride = 8 * 128;
+  params.max_blocks_per_seq = 4;
+  params.num_tokens = 1;
+  params.num_heads = 8;
+  params.num_kv_heads = 2;
+  params.head_dim = 128;
+  params.block_size = 16;
+  params.scale = 0.1f;
+  return params;
+}
+
+void CheckSharedAttentionRefusals(AttentionLauncher launch) {
+  kernels::PagedAttentionParams params = ShapeOnlyAttentionParams();
+  params.head_dim = 96;
+  CHECK(launch(params, nullptr) == cudaErrorInvalidValue);
+  params.head_dim = 128;
+  params.num_kv_heads = 3;  // 8 query heads do not split into 3 groups
+  CHECK(launch(params, nullptr) == cudaErrorInvalidValue);
+  params.num_kv_heads = 0;
+  CHECK(launch(params, nullptr) == cudaErrorInvalidValue);
+  params.num_kv_heads = 2;
+  params.block_size = 0;
+  CHECK(launch(params, nullptr) == cudaErrorInvalidValue);
+  params.block_size = 16;
+  params.num_tokens = 0;  // an empty batch is a no-op, whatever the pointers
+  CHECK(launch(params, nullptr) == cudaSuccess);
+  CHECK(cudaGetLastError() == cudaSuccess);
+}
+
 }  // namespace specd::testing

@@ -78,4 +78,11 @@ struct AttentionDeviceInputs {
 // wrong head or token).
 void CheckAttentionOutput(const AttentionReference& ref, const std::vector<uint16_t>& out);
 
+// Parameters both attention launchers accept but for no pointers (8 query / 2 KV heads, head
+// dim 128, one token), and the refusals they share: head dim 96, heads that do not split into
+// the KV heads, no KV heads, block size 0, each cudaErrorInvalidValue; an empty batch a no-op.
+using AttentionLauncher = cudaError_t (*)(const kernels::PagedAttentionParams&, cudaStream_t);
+kernels::PagedAttentionParams ShapeOnlyAttentionParams();
+void CheckSharedAttentionRefusals(AttentionLauncher launch);
+
 }  // namespace specd::testing
