@@ -94,7 +94,8 @@ struct GpuSampler::Rows {
     top_k.push_back(p.top_k);
     min_tokens.push_back(p.min_tokens);
     ignore_eos.push_back(p.ignore_eos ? 1 : 0);
-    AppendList(prompt_offsets, prompt_ids, prompt);
+    // The prompt only matters to the repetition penalty: without one it is not uploaded.
+    AppendList(prompt_offsets, prompt_ids, p.repetition_penalty != 1.0f ? prompt : std::span<const int32_t>());
     AppendList(output_offsets, output_ids, output);
     std::vector<int32_t> tokens;
     std::vector<float> values;
