@@ -2,9 +2,9 @@
 // FlashAttention-2 style: bf16 operands, fp32 accumulation, online softmax in registers (exp2,
 // scale folded in). Two matrix paths share everything else:
 //   wgmma (sm_90a, the default): one warpgroup per 64 query rows, two per CTA; S = Q K^T with
-//     wgmma.m64n64k16 (Q and K from shared memory), O += P V with wgmma.m64n{64,128}k16 (P from
-//     registers, V from shared memory), the softmax of one key tile overlapping O += P V of the
-//     one before.
+//     wgmma.m64n{64,128}k16 over key tiles of 64 or 128 (Q and K from shared memory), O += P V
+//     with wgmma.m64n{64,128}k16 (P from registers, V from shared memory), the softmax of one key
+//     tile overlapping O += P V of the one before.
 //   mma.sync (any sm_90): warps of 16 * kMTiles rows, mma.m16n8k16 fed by ldmatrix. It is also
 //     what the wgmma kernels run when the plain sm_90 image is the one loaded.
 // Called on the engine thread's stream; stateless.
@@ -19,7 +19,7 @@
 //
 // A CTA owns kRows consecutive batch rows. It loads their Q once, then for each run (maximal
 // block of rows of one sequence) streams that sequence's keys [min first, max pos] in tiles of
-// kKeys = 64 (tiles aligned to multiples of 64 positions):
+// kKeys (64 or 128; tiles aligned to multiples of kKeys positions; drawn for 64):
 //
 //   keys:   0        64       128      192      256
 //           |--------|--------|--------|--------|--
@@ -59,20 +59,20 @@
 namespace specd::kernels {
 namespace {
 
-template <int kHeadDim, int kWarps, int kMTiles, int kMinBlocks>
+template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks>
 __global__ void __launch_bounds__(kWarps * kWarpSize, kMinBlocks)
     MmaSyncKernel(const PagedAttentionParams p, const float scale_log2) {
-  MmaSyncAttention<kHeadDim, kWarps, kMTiles>(p, scale_log2);
+  MmaSyncAttention<kHeadDim, kWarps, kMTiles, kKeys>(p, scale_log2);
 }
 
 // The plain sm_90 image has no wgmma: it runs the mma.sync path on the same rows and threads.
-template <int kHeadDim, int kGroups, int kMinBlocks>
+template <int kHeadDim, int kGroups, int kKeys, int kMinBlocks>
 __global__ void __launch_bounds__(kGroups * kWarpgroupThreads, kMinBlocks)
     WgmmaKernel(const PagedAttentionParams p, const float scale_log2) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  WgmmaAttention<kHeadDim, kGroups>(p, scale_log2);
+  WgmmaAttention<kHeadDim, kGroups, kKeys>(p, scale_log2);
 #else
-  MmaSyncAttention<kHeadDim, 4 * kGroups, 1>(p, scale_log2);
+  MmaSyncAttention<kHeadDim, 4 * kGroups, 1, kKeys>(p, scale_log2);
 #endif
 }
 
@@ -90,43 +90,51 @@ cudaError_t LaunchKernel(Kernel kernel, int threads, int rows, int smem_bytes, c
   return cudaGetLastError();
 }
 
-template <int kHeadDim, int kWarps, int kMTiles, int kMinBlocks>
+template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks>
 cudaError_t LaunchMmaSync(const PagedAttentionParams& p, cudaStream_t stream) {
-  using T = MmaSyncTile<kHeadDim, kWarps, kMTiles>;
-  return LaunchKernel(MmaSyncKernel<kHeadDim, kWarps, kMTiles, kMinBlocks>, T::kThreads, T::kRows, T::kSmemBytes, p,
+  using T = MmaSyncTile<kHeadDim, kWarps, kMTiles, kKeys>;
+  return LaunchKernel(MmaSyncKernel<kHeadDim, kWarps, kMTiles, kKeys, kMinBlocks>, T::kThreads, T::kRows,
+                      T::kSmemBytes, p, stream);
+}
+
+template <int kHeadDim, int kGroups, int kKeys, int kMinBlocks>
+cudaError_t LaunchWgmma(const PagedAttentionParams& p, cudaStream_t stream) {
+  using T = WgmmaTile<kHeadDim, kGroups, kKeys>;
+  // The sm_90 fallback (MmaSyncAttention<kHeadDim, 4 * kGroups, 1, kKeys>) has the same rows,
+  // threads and tiles: Q | K[2] | V[2] of the same sizes.
+  static_assert(T::kSmemBytes == MmaSyncTile<kHeadDim, 4 * kGroups, 1, kKeys>::kSmemBytes);
+  return LaunchKernel(WgmmaKernel<kHeadDim, kGroups, kKeys, kMinBlocks>, T::kThreads, T::kRows, T::kSmemBytes, p,
                       stream);
 }
 
-template <int kHeadDim, int kGroups, int kMinBlocks>
-cudaError_t LaunchWgmma(const PagedAttentionParams& p, cudaStream_t stream) {
-  using T = WgmmaTile<kHeadDim, kGroups>;
-  // The sm_90 fallback (MmaSyncAttention<kHeadDim, 4 * kGroups, 1>) has the same rows, threads
-  // and tiles: Q | K[2] | V[2] of the same sizes.
-  return LaunchKernel(WgmmaKernel<kHeadDim, kGroups, kMinBlocks>, T::kThreads, T::kRows, T::kSmemBytes, p, stream);
-}
-
 // Variant 0 is LaunchPagedAttentionMma's. Measured on an H200 (prefill 4 x 4096, 32 heads, head
-// dim 128, block size 16; specd_bench_attention_mma): 320, 285 and 278 TFLOP/s (PyTorch's
-// FlashAttention-2 326 on the same card). Tried and dropped: wgmma without the overlap (301 with
-// 2 warpgroups, 271 with 1), Q held in registers for S = Q K^T (313, 284), mma.sync with 8 warps
-// of 16 rows (257) or 4 warps of 16 rows (201).
+// dim 128, block size 16; specd_bench_attention): 380, 341-348, 318 and 284-287 TFLOP/s (PyTorch's
+// FlashAttention-2 328 in the same call). The steps to variant 0: 64-key tiles 313, 128-key tiles
+// 337, then K/V copies zero-filled by cp.async's ignore-src predicate (9 instructions a copy where
+// the src-size operand took 21) 380. Tried and dropped
+// (64-key tiles): wgmma without the overlap (301 with 2 warpgroups, 271 with 1), Q held in
+// registers for S = Q K^T (313, 284), mma.sync with 8 warps of 16 rows (257) or 4 warps of 16
+// rows (201).
 template <int kHeadDim>
 cudaError_t LaunchVariant(const PagedAttentionParams& p, int variant, cudaStream_t stream) {
   switch (variant) {
     case 0:
-      return LaunchWgmma<kHeadDim, 2, 1>(p, stream);
+      return LaunchWgmma<kHeadDim, 2, 128, 1>(p, stream);
     case 1:
-      return LaunchWgmma<kHeadDim, 1, 2>(p, stream);
+      return LaunchWgmma<kHeadDim, 2, 64, 1>(p, stream);
     case 2:
-      return LaunchMmaSync<kHeadDim, 4, 2, 2>(p, stream);
+      return LaunchWgmma<kHeadDim, 1, 64, 2>(p, stream);
+    case 3:
+      return LaunchMmaSync<kHeadDim, 4, 2, 64, 2>(p, stream);
     default:
       return cudaErrorInvalidValue;
   }
 }
 
-constexpr const char* kVariantNames[] = {"wgmma, 128 rows: 2 warpgroups, 1 CTA/SM",
-                                         "wgmma, 64 rows: 1 warpgroup, 2 CTAs/SM",
-                                         "mma.sync, 128 rows: 4 warps x 32 rows, 2 CTAs/SM"};
+constexpr const char* kVariantNames[] = {"wgmma, 128 rows x 128 keys: 2 warpgroups, 1 CTA/SM",
+                                         "wgmma, 128 rows x 64 keys: 2 warpgroups, 1 CTA/SM",
+                                         "wgmma, 64 rows x 64 keys: 1 warpgroup, 2 CTAs/SM",
+                                         "mma.sync, 128 rows x 64 keys: 4 warps x 32 rows, 2 CTAs/SM"};
 constexpr int kNumVariants = sizeof(kVariantNames) / sizeof(kVariantNames[0]);
 
 bool Aligned(const void* pointer, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(pointer) % bytes == 0; }

@@ -11,8 +11,8 @@ namespace {
 
 // Row metadata of the CTA's rows [t0, t0 + rows) (rows past the batch: never attended, never
 // written).
-template <int kRows, int kThreads>
-__device__ __forceinline__ void LoadRows(const PagedAttentionParams& p, RowState<kRows>& st, int t0, int rows, int tid) {
+template <int kThreads, int kRows, int kKeys>
+__device__ __forceinline__ void LoadRows(const PagedAttentionParams& p, RowState<kRows, kKeys>& st, int t0, int rows, int tid) {
   for (int r = tid; r < kRows; r += kThreads) {
     int seq = -1, pos = -1, first = INT_MAX;
     if (r < rows) {
@@ -42,8 +42,8 @@ __device__ __forceinline__ void LoadQ(const PagedAttentionParams& p, uint32_t s_
 
 // The run starting at row `begin`: rows [begin, end) of one sequence and their position bounds,
 // into st.run. Three barriers; the caller reads st.run after them.
-template <int kRows, int kThreads>
-__device__ __forceinline__ void FindRun(RowState<kRows>& st, int begin, int rows, int tid) {
+template <int kThreads, int kRows, int kKeys>
+__device__ __forceinline__ void FindRun(RowState<kRows, kKeys>& st, int begin, int rows, int tid) {
   const int seq = st.seq[begin];
   if (tid == 0) {
     st.run[kRunEnd] = rows;
@@ -67,13 +67,15 @@ __device__ __forceinline__ void FindRun(RowState<kRows>& st, int begin, int rows
   __syncthreads();
 }
 
-// Cache element offset of the run's key (KV head 0), or -1 outside [min first, max pos].
-template <int kHeadDim, int kRows>
-__device__ __forceinline__ int64_t KeyOffset(const PagedAttentionParams& p, const RowState<kRows>& st, int key) {
+// Byte offset in the cache of the run's key for KV head kv_head, or -1 outside [min first, max pos].
+template <int kHeadDim, int kRows, int kKeys>
+__device__ __forceinline__ int64_t KeyOffset(const PagedAttentionParams& p, const RowState<kRows, kKeys>& st, int key,
+                                             int kv_head) {
   if (key < st.run[kMinFirst] || key > st.run[kMaxPos]) return -1;
   const int seq = st.seq[st.run[kRunBegin]];
   const int block = p.block_tables[static_cast<int64_t>(seq) * p.max_blocks_per_seq + key / p.block_size];
-  return (static_cast<int64_t>(block) * p.block_size + key % p.block_size) * p.num_kv_heads * kHeadDim;
+  const int64_t slot = static_cast<int64_t>(block) * p.block_size + key % p.block_size;
+  return (slot * p.num_kv_heads + kv_head) * kHeadDim * static_cast<int64_t>(sizeof(__nv_bfloat16));
 }
 
 // The 1024-byte aligned start of dynamic shared memory (the swizzle XORs address bits 4..6 with 7..9).
@@ -87,46 +89,45 @@ struct KeyTiles {
   int lo;
   int count;
 };
-template <int kHeadDim, int kRows, int kThreads>
-__device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowState<kRows>& st, int begin, int rows,
-                                             int tid) {
-  FindRun<kRows, kThreads>(st, begin, rows, tid);
+template <int kHeadDim, int kThreads, int kRows, int kKeys>
+__device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowState<kRows, kKeys>& st, int begin,
+                                             int rows, int kv_head, int tid) {
+  static_assert(kThreads >= kKeys);
+  FindRun<kThreads>(st, begin, rows, tid);
   const int tile_lo = st.run[kMinFirst] / kKeys;
   const int num_kv_tiles = st.run[kMaxPos] / kKeys - tile_lo + 1;
   if (tid < kKeys) {
-    st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid);
-    st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid) : -1;
+    st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid, kv_head);
+    st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid, kv_head) : -1;
   }
   __syncthreads();
   return {tile_lo, num_kv_tiles};
 }
 
 // Copies kKeys rows (one K or V tile) into a swizzled buffer; offset < 0 rows become zeros.
-template <typename Layout, int kHeadDim, int kThreads>
-__device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets, const __nv_bfloat16* cache,
-                                           int kv_head, int tid) {
+template <typename Layout, int kHeadDim, int kKeys, int kThreads>
+__device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets, const __nv_bfloat16* cache, int tid) {
   constexpr int kChunksPerRow = kHeadDim / kChunkElements;
   constexpr int kRowsPerPass = kThreads / kChunksPerRow;
   static_assert(kThreads % kChunksPerRow == 0 && kKeys % kRowsPerPass == 0 && kRowsPerPass % 8 == 0);
   const int c = tid % kChunksPerRow;
   const int r0 = tid / kChunksPerRow;
-  const __nv_bfloat16* const base = cache + kv_head * kHeadDim + c * kChunkElements;
+  const char* const base = reinterpret_cast<const char*>(cache) + c * kChunkBytes;
   const uint32_t dst0 = dst + Layout::Offset(r0, c);  // rows r0 + i * kRowsPerPass share r0 % 8
 #pragma unroll
   for (int i = 0; i < kKeys / kRowsPerPass; ++i) {
-    const int64_t offset = offsets[r0 + i * kRowsPerPass];
-    CopyAsync16(dst0 + (Layout::Offset(r0 + i * kRowsPerPass, c) - Layout::Offset(r0, c)), base + max(offset, int64_t{0}),
-                offset >= 0);
+    const int64_t offset = offsets[r0 + i * kRowsPerPass];  // -1: zeros (the address is not read)
+    CopyAsync16(dst0 + (Layout::Offset(r0 + i * kRowsPerPass, c) - Layout::Offset(r0, c)), base + offset, offset >= 0);
   }
 }
 
 // One m16 slice of a tile: mask (when needed), online softmax statistics, P overwrites S; returns
 // the factor O must be scaled by (rows r0 and r0 + 8 of the CTA, the lane's accumulator rows;
 // keys k0 + 8 j + 2 t + {0, 1}).
-template <int kSTiles, int kRows>
+template <int kSTiles, int kRows, int kKeys>
 __device__ __forceinline__ void SoftmaxStep(float (&s)[kSTiles][4], float (&row_max)[2], float (&row_sum)[2],
                                             float (&correction)[2], bool mask, int k0, int r0, int t,
-                                            const RowState<kRows>& st, float scale_log2) {
+                                            const RowState<kRows, kKeys>& st, float scale_log2) {
   if (mask) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
@@ -175,10 +176,10 @@ __device__ __forceinline__ void Rescale(float (&o)[kOTiles][4], const float (&co
   }
 }
 
-template <int kSTiles, int kOTiles, int kRows>
+template <int kSTiles, int kOTiles, int kRows, int kKeys>
 __device__ __forceinline__ void Softmax(float (&s)[kSTiles][4], float (&o)[kOTiles][4], float (&row_max)[2],
                                         float (&row_sum)[2], bool mask, int k0, int r0, int t,
-                                        const RowState<kRows>& st, float scale_log2) {
+                                        const RowState<kRows, kKeys>& st, float scale_log2) {
   float correction[2];
   SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r0, t, st, scale_log2);
   Rescale(o, correction);
@@ -194,10 +195,10 @@ __device__ __forceinline__ void PackP(const float (&s)[kSTiles][4], int kk, uint
 }
 
 // out = O / l for the lane's rows r0 and r0 + 8 that belong to the run.
-template <int kHeadDim, int kOTiles, int kRows>
+template <int kHeadDim, int kOTiles, int kRows, int kKeys>
 __device__ __forceinline__ void WriteRows(const PagedAttentionParams& p, const float (&o)[kOTiles][4],
                                           const float (&row_sum)[2], int t0, int r0, int head, int t,
-                                          const RowState<kRows>& st) {
+                                          const RowState<kRows, kKeys>& st) {
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     float l = row_sum[h];

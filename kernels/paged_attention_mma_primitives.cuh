@@ -14,7 +14,6 @@ namespace {
 constexpr int kWarpSize = 32;
 constexpr int kWarpgroupThreads = 128;
 constexpr int kWgmmaRows = 64;        // query rows per warpgroup
-constexpr int kKeys = 64;             // keys per KV tile
 constexpr int kChunkElements = 8;     // bf16 per 16-byte chunk
 constexpr int kChunkBytes = 16;
 constexpr int kSmemAlign = 1024;      // the swizzle XORs address bits 4..6 with 7..9
@@ -26,10 +25,10 @@ constexpr unsigned kFullMask = 0xffffffffu;
 // Run bounds in shared memory (RowState::run).
 enum RunField { kRunEnd, kMinPos, kMaxPos, kMinFirst, kMaxFirst, kRunBegin, kRunFields };
 
-// Per-CTA row metadata and key offsets, in static shared memory.
-template <int kRows>
+// Per-CTA row metadata and key offsets, in static shared memory (kKeys: keys per KV tile).
+template <int kRows, int kKeys>
 struct RowState {
-  int64_t offset[3][kKeys];  // cache element offset of upcoming tiles' keys (kv head 0), -1: zeros
+  int64_t offset[3][kKeys];  // byte offset in the cache of upcoming tiles' keys (this KV head), -1: zeros
   int pos[kRows];            // -1 past the batch
   int first[kRows];          // window start, INT_MAX past the batch
   int seq[kRows];            // -1 past the batch
@@ -55,10 +54,13 @@ __device__ __forceinline__ uint32_t SharedAddress(const void* pointer) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(pointer));
 }
 
-// 16-byte async copy; src_bytes 0 writes zeros (and reads nothing).
+// 16-byte async copy; !valid writes zeros and reads nothing (cp.async's ignore-src predicate: one
+// predicated instruction, where a src-size operand costs a dozen).
 __device__ __forceinline__ void CopyAsync16(uint32_t dst, const void* src, bool valid) {
-  const int src_bytes = valid ? kChunkBytes : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes) : "memory");
+  asm volatile(
+      "{\n.reg .pred ignore;\nsetp.eq.u32 ignore, %2, 0;\ncp.async.cg.shared.global [%0], [%1], 16, ignore;\n}\n" ::"r"(dst),
+      "l"(src), "r"(static_cast<uint32_t>(valid))
+      : "memory");
 }
 __device__ __forceinline__ void CommitAsync() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int kPending>

@@ -8,8 +8,9 @@
 namespace specd::kernels {
 namespace {
 
-template <int kHeadDim, int kWarps, int kMTiles>
+template <int kHeadDim, int kWarps, int kMTiles, int kKeysPerTile>
 struct MmaSyncTile {
+  static constexpr int kKeys = kKeysPerTile;
   static constexpr int kThreads = kWarps * kWarpSize;
   static constexpr int kRowsPerWarp = 16 * kMTiles;
   static constexpr int kRows = kWarps * kRowsPerWarp;
@@ -21,14 +22,16 @@ struct MmaSyncTile {
   static constexpr int kSmemBytes = kSmemAlign + kQBytes + 4 * kKvBytes;  // Q | K[2] | V[2]
 };
 
-// The mma.sync path: warp w owns rows [w * 16 * kMTiles, (w + 1) * 16 * kMTiles).
-template <int kHeadDim, int kWarps, int kMTiles>
+// The mma.sync path: warp w owns rows [w * 16 * kMTiles, (w + 1) * 16 * kMTiles); key tiles of
+// kKeysPerTile.
+template <int kHeadDim, int kWarps, int kMTiles, int kKeysPerTile>
 __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, float scale_log2) {
-  using T = MmaSyncTile<kHeadDim, kWarps, kMTiles>;
+  using T = MmaSyncTile<kHeadDim, kWarps, kMTiles, kKeysPerTile>;
+  constexpr int kKeys = T::kKeys;
   static_assert(T::kSmemBytes <= kMaxSmemBytes);
   using Layout = RowMajorLayout<T::kRowBytes>;
   extern __shared__ uint8_t smem_raw[];
-  __shared__ RowState<T::kRows> st;
+  __shared__ RowState<T::kRows, kKeys> st;
   const uint32_t s_q = AlignedSharedBase(smem_raw);
   const uint32_t s_k = s_q + T::kQBytes;       // [2][kKeys][kHeadDim]
   const uint32_t s_v = s_k + 2 * T::kKvBytes;  // [2][kKeys][kHeadDim]
@@ -41,7 +44,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
   const int rows = min(T::kRows, p.num_tokens - t0);
   const int kv_head = head / (p.num_heads / p.num_kv_heads);
 
-  LoadRows<T::kRows, T::kThreads>(p, st, t0, rows, tid);
+  LoadRows<T::kThreads>(p, st, t0, rows, tid);
   LoadQ<Layout, kHeadDim, T::kRows, T::kThreads>(p, s_q, t0, rows, head, tid);
   CommitAsync();  // completed with the first K tile
   __syncthreads();
@@ -58,10 +61,10 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
                           static_cast<uint32_t>((((lane / 16) ^ (lane % 8))) * kChunkBytes);
 
   for (int run_begin = 0; run_begin < rows;) {
-    const auto [tile_lo, num_kv_tiles] = StartRun<kHeadDim, T::kRows, T::kThreads>(p, st, run_begin, rows, tid);
-    LoadKvTile<Layout, kHeadDim, T::kThreads>(s_k, st.offset[0], p.k_cache, kv_head, tid);
+    const auto [tile_lo, num_kv_tiles] = StartRun<kHeadDim, T::kThreads>(p, st, run_begin, rows, kv_head, tid);
+    LoadKvTile<Layout, kHeadDim, kKeys, T::kThreads>(s_k, st.offset[0], p.k_cache, tid);
     CommitAsync();
-    LoadKvTile<Layout, kHeadDim, T::kThreads>(s_v, st.offset[0], p.v_cache, kv_head, tid);
+    LoadKvTile<Layout, kHeadDim, kKeys, T::kThreads>(s_v, st.offset[0], p.v_cache, tid);
     CommitAsync();
 
     float o[kMTiles][T::kOTiles][4];
@@ -87,12 +90,12 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
       WaitAsync<1>();  // K[it] (and Q) landed; V[it] may be in flight
       __syncthreads();
       if (it + 1 < num_kv_tiles) {
-        LoadKvTile<Layout, kHeadDim, T::kThreads>(s_k + (buf ^ 1) * T::kKvBytes, st.offset[buf ^ 1], p.k_cache, kv_head, tid);
+        LoadKvTile<Layout, kHeadDim, kKeys, T::kThreads>(s_k + (buf ^ 1) * T::kKvBytes, st.offset[buf ^ 1], p.k_cache, tid);
       }
       CommitAsync();
       // Offsets of tile it + 2, stored after QK (the block-table load's latency hides behind it).
       int64_t next_offset = -1;
-      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, k0 + 2 * kKeys + tid);
+      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, k0 + 2 * kKeys + tid, kv_head);
 
       // S = Q K^T for this warp's rows.
       float s[kMTiles][T::kSTiles][4];
@@ -133,7 +136,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
       WaitAsync<1>();  // V[it] landed; K[it + 1] may be in flight
       __syncthreads();
       if (it + 1 < num_kv_tiles) {
-        LoadKvTile<Layout, kHeadDim, T::kThreads>(s_v + (buf ^ 1) * T::kKvBytes, st.offset[buf ^ 1], p.v_cache, kv_head, tid);
+        LoadKvTile<Layout, kHeadDim, kKeys, T::kThreads>(s_v + (buf ^ 1) * T::kKvBytes, st.offset[buf ^ 1], p.v_cache, tid);
       }
       CommitAsync();
 

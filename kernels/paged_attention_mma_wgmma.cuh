@@ -9,8 +9,9 @@
 namespace specd::kernels {
 namespace {
 
-template <int kHeadDim, int kGroups>
+template <int kHeadDim, int kGroups, int kKeysPerTile>
 struct WgmmaTile {
+  static constexpr int kKeys = kKeysPerTile;
   static constexpr int kThreads = kGroups * kWarpgroupThreads;
   static constexpr int kRows = kGroups * kWgmmaRows;
   static constexpr int kQBytes = kRows * kHeadDim * 2;
@@ -53,6 +54,14 @@ __device__ __forceinline__ void WgmmaSS64(float (&d)[8][4], uint64_t desc_a, uin
       : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3])
       : "l"(desc_a), "l"(desc_b), "r"(scale_d));
 }
+// d (+)= A (shared, K-major) * B (shared, K-major), m64n128k16; d is overwritten when scale_d == 0.
+__device__ __forceinline__ void WgmmaSS128(float (&d)[16][4], uint64_t desc_a, uint64_t desc_b, int scale_d) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]), "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]), "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]), "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]), "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]), "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]), "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]), "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]), "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]), "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]), "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]), "+f"(d[15][2]), "+f"(d[15][3])
+      : "l"(desc_a), "l"(desc_b), "r"(scale_d));
+}
 // d += A (registers) * B (shared, MN-major), m64n64k16.
 __device__ __forceinline__ void WgmmaRS64(float (&d)[8][4], const uint32_t (&a)[4], uint64_t desc_b) {
   asm volatile(
@@ -70,6 +79,26 @@ __device__ __forceinline__ void WgmmaRS128(float (&d)[16][4], const uint32_t (&a
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(1));
 }
 
+// S (+)= Q K^T over a tile of kN keys, and O += P V with kN = head dim: the instruction of that width.
+template <int kN>
+__device__ __forceinline__ void WgmmaSS(float (&d)[kN / 8][4], uint64_t desc_a, uint64_t desc_b, int scale_d) {
+  static_assert(kN == 64 || kN == 128);
+  if constexpr (kN == 128) {
+    WgmmaSS128(d, desc_a, desc_b, scale_d);
+  } else {
+    WgmmaSS64(d, desc_a, desc_b, scale_d);
+  }
+}
+template <int kN>
+__device__ __forceinline__ void WgmmaRS(float (&d)[kN / 8][4], const uint32_t (&a)[4], uint64_t desc_b) {
+  static_assert(kN == 64 || kN == 128);
+  if constexpr (kN == 128) {
+    WgmmaRS128(d, a, desc_b);
+  } else {
+    WgmmaRS64(d, a, desc_b);
+  }
+}
+
 // The wgmma path: warpgroup w owns rows [64 w, 64 w + 64); its warp v (of 4) holds rows
 // 64 w + 16 v + {g, g + 8} of the accumulators, as mma.sync's m16 tiles. The softmax of tile i
 // overlaps O += P V of tile i - 1 on the tensor cores (FlashAttention-3's intra-warpgroup
@@ -79,16 +108,17 @@ __device__ __forceinline__ void WgmmaRS128(float (&d)[16][4], const uint32_t (&a
 //   wait S_i: mask, statistics, P_i = exp2(...)       | O += P_{i-1} V[i-1] still running
 //   wait O; O *= correction_i
 // and after the last tile O += P_{n-1} V[n-1].
-template <int kHeadDim, int kGroups>
+template <int kHeadDim, int kGroups, int kKeysPerTile>
 __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, float scale_log2) {
-  using T = WgmmaTile<kHeadDim, kGroups>;
+  using T = WgmmaTile<kHeadDim, kGroups, kKeysPerTile>;
+  constexpr int kKeys = T::kKeys;
   static_assert(T::kSmemBytes <= kMaxSmemBytes);
   constexpr int kSTiles = kKeys / 8;     // n8 tiles of S
   constexpr int kOTiles = kHeadDim / 8;  // n8 tiles of O
   using QLayout = AtomLayout<T::kRows>;
   using KvLayout = AtomLayout<kKeys>;
   extern __shared__ uint8_t smem_raw[];
-  __shared__ RowState<T::kRows> st;
+  __shared__ RowState<T::kRows, kKeys> st;
   const uint32_t s_q = AlignedSharedBase(smem_raw);
   const uint32_t s_k = s_q + T::kQBytes;       // [2][kHeadDim / 64][kKeys][64]
   const uint32_t s_v = s_k + 2 * T::kKvBytes;  // [2][kHeadDim / 64][kKeys][64]
@@ -102,7 +132,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
   const int rows = min(T::kRows, p.num_tokens - t0);
   const int kv_head = head / (p.num_heads / p.num_kv_heads);
 
-  LoadRows<T::kRows, T::kThreads>(p, st, t0, rows, tid);
+  LoadRows<T::kThreads>(p, st, t0, rows, tid);
   LoadQ<QLayout, kHeadDim, T::kRows, T::kThreads>(p, s_q, t0, rows, head, tid);
   CommitAsync();  // completed with the first K tile
   __syncthreads();
@@ -120,7 +150,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       const uint32_t step = static_cast<uint32_t>((kk % 4) * 32);
       const uint64_t desc_k = SmemDescriptor(k_tile + (kk / 4) * kKeys * kLineBytes + step, kChunkBytes, kAtomBytes);
       const uint64_t desc_q = SmemDescriptor(q_group + (kk / 4) * T::kRows * kLineBytes + step, kChunkBytes, kAtomBytes);
-      WgmmaSS64(s, desc_q, desc_k, kk > 0 ? 1 : 0);
+      WgmmaSS<kKeys>(s, desc_q, desc_k, kk > 0 ? 1 : 0);
     }
     WgmmaCommit();
   };
@@ -130,22 +160,18 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
 #pragma unroll
     for (int kk = 0; kk < kKeys / 16; ++kk) {
       const uint64_t desc_v = SmemDescriptor(v_tile + kk * 16 * kLineBytes, kKeys * kLineBytes, kAtomBytes);
-      if constexpr (kHeadDim == 128) {
-        WgmmaRS128(o, a[kk], desc_v);
-      } else {
-        WgmmaRS64(o, a[kk], desc_v);
-      }
+      WgmmaRS<kHeadDim>(o, a[kk], desc_v);
     }
     WgmmaCommit();
   };
 
   for (int run_begin = 0; run_begin < rows;) {
-    const auto [tile_lo, num_kv_tiles] = StartRun<kHeadDim, T::kRows, T::kThreads>(p, st, run_begin, rows, tid);
-    LoadKvTile<KvLayout, kHeadDim, T::kThreads>(s_k, st.offset[0], p.k_cache, kv_head, tid);
+    const auto [tile_lo, num_kv_tiles] = StartRun<kHeadDim, T::kThreads>(p, st, run_begin, rows, kv_head, tid);
+    LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_k, st.offset[0], p.k_cache, tid);
     CommitAsync();
-    LoadKvTile<KvLayout, kHeadDim, T::kThreads>(s_v, st.offset[0], p.v_cache, kv_head, tid);
+    LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_v, st.offset[0], p.v_cache, tid);
     if (num_kv_tiles > 1) {
-      LoadKvTile<KvLayout, kHeadDim, T::kThreads>(s_k + T::kKvBytes, st.offset[1], p.k_cache, kv_head, tid);
+      LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_k + T::kKvBytes, st.offset[1], p.k_cache, tid);
     }
     CommitAsync();
 
@@ -166,7 +192,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       FenceProxyAsync();
       __syncthreads();
       int64_t next_offset = -1;
-      if (tid < kKeys && num_kv_tiles > 2) next_offset = KeyOffset<kHeadDim>(p, st, (tile_lo + 2) * kKeys + tid);
+      if (tid < kKeys && num_kv_tiles > 2) next_offset = KeyOffset<kHeadDim>(p, st, (tile_lo + 2) * kKeys + tid, kv_head);
       float s[kSTiles][4];
       WgmmaFence();
       issue_qk(s, 0);
@@ -193,13 +219,13 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       issue_pv(o, a, buf ^ 1);
       // The copies into the buffers these products do not read run behind them.
       if (it + 1 < num_kv_tiles) {
-        LoadKvTile<KvLayout, kHeadDim, T::kThreads>(s_k + (buf ^ 1) * T::kKvBytes, st.offset[(it + 1) % 3], p.k_cache,
-                                                    kv_head, tid);
+        LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_k + (buf ^ 1) * T::kKvBytes, st.offset[(it + 1) % 3],
+                                                           p.k_cache, tid);
       }
-      LoadKvTile<KvLayout, kHeadDim, T::kThreads>(s_v + buf * T::kKvBytes, st.offset[it % 3], p.v_cache, kv_head, tid);
+      LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_v + buf * T::kKvBytes, st.offset[it % 3], p.v_cache, tid);
       CommitAsync();
       int64_t next_offset = -1;
-      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, k0 + 2 * kKeys + tid);
+      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, k0 + 2 * kKeys + tid, kv_head);
       WgmmaWait<1>();  // S landed; O += P V may still run
       FenceRegisters(s);
       if (tid < kKeys) st.offset[(it + 2) % 3][tid] = next_offset;
