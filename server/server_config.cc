@@ -10,7 +10,7 @@ constexpr int64_t kMaxPort = 65535;
 
 Status ParseFields(const JsonFields& fields, ServerConfig& config) {
   SPECD_RETURN_IF_ERROR(fields.RejectUnknownKeys(
-      {"model", "runner", "gpu_memory_utilization", "batch_invariant", "listen", "metrics_port",
+      {"model", "runner", "gpu_memory_utilization", "batch_invariant", "cuda_graphs", "listen", "metrics_port",
        "drain_timeout_seconds", "log_level", "spec_config", "engine"}));
   SPECD_ASSIGN_OR_RETURN(config.model, fields.String("model", config.model));
   SPECD_ASSIGN_OR_RETURN(config.runner, fields.String("runner", config.runner));
@@ -21,6 +21,7 @@ Status ParseFields(const JsonFields& fields, ServerConfig& config) {
                          fields.PositiveNumber("gpu_memory_utilization", config.gpu_memory_utilization));
   if (config.gpu_memory_utilization > 1) return fields.Error("'gpu_memory_utilization' must be at most 1");
   SPECD_ASSIGN_OR_RETURN(config.batch_invariant, fields.Bool("batch_invariant", config.batch_invariant));
+  SPECD_ASSIGN_OR_RETURN(config.cuda_graphs, fields.Bool("cuda_graphs", config.cuda_graphs));
   SPECD_ASSIGN_OR_RETURN(config.listen, fields.String("listen", config.listen));
   if (config.listen.rfind(':') == std::string::npos) {
     return fields.Error("'listen' must be HOST:PORT, got \"" + config.listen + "\"");
@@ -61,7 +62,7 @@ nlohmann::json EngineConfigToJson(const EngineConfig& config) {
 
 nlohmann::json ServerConfig::ToJson() const {
   return {{"model", model}, {"runner", runner}, {"gpu_memory_utilization", gpu_memory_utilization},
-          {"batch_invariant", batch_invariant}, {"listen", listen}, {"metrics_port", metrics_port},
+          {"batch_invariant", batch_invariant}, {"cuda_graphs", cuda_graphs}, {"listen", listen}, {"metrics_port", metrics_port},
           {"drain_timeout_seconds", drain_timeout_seconds}, {"log_level", log_level},
           {"spec_config", spec_config},
           {"engine", EngineConfigToJson(engine)}};

@@ -10,6 +10,8 @@
 //                                          that is left goes to KV blocks)
 //   "batch_invariant": false,              cuda: each token's result independent of the batch
 //                                          (greedy output the same alone or batched), slower
+//   "cuda_graphs": true,                   cuda: replay captured CUDA graphs for decode and
+//                                          verify steps (false: launch every kernel each step)
 //   "listen": "127.0.0.1:50051",           gRPC address; port 0 picks a free port
 //   "metrics_port": 9400,                  Prometheus /metrics on the listen host; 0: a free
 //                                          port; -1: no metrics endpoint
@@ -35,6 +37,7 @@ struct ServerConfig {
   std::string runner = "cpu";
   double gpu_memory_utilization = 0.9;
   bool batch_invariant = false;
+  bool cuda_graphs = true;
   std::string listen = "127.0.0.1:50051";
   int32_t metrics_port = 9400;
   double drain_timeout_seconds = 30.0;

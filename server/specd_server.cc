@@ -101,7 +101,8 @@ StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string
     SPECD_ASSIGN_OR_RETURN(auto runner, CudaRunner::Create(model_dir, {.block_size = block_size, .num_blocks = num_blocks,
         .reserved_bytes_per_block = reserved_bytes_per_block,
         .gpu_memory_utilization = config_.gpu_memory_utilization,
-        .max_num_tokens = config_.engine.max_num_batched_tokens, .batch_invariant = config_.batch_invariant}));
+        .max_num_tokens = config_.engine.max_num_batched_tokens, .batch_invariant = config_.batch_invariant,
+        .cuda_graphs = config_.cuda_graphs}));
     return std::unique_ptr<ModelRunner>(std::move(runner));
 #else
     return UnimplementedError("this build has no CUDA runner (configured with SPECD_WITH_CUDA=OFF)");

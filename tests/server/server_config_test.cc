@@ -22,9 +22,21 @@ TEST_CASE("server config: the CPU preset loads and round-trips through ToJson", 
   CHECK(preset->listen == "127.0.0.1:50051");
   CHECK(preset->metrics_port == 9400);
   CHECK(preset->engine.kv_cache.num_blocks == 2048);
+  CHECK(preset->cuda_graphs);
   const auto again = ParseServerConfig(preset->ToJson().dump(), "round trip");
   REQUIRE(again.ok());
   CHECK(again->ToJson() == preset->ToJson());
+}
+
+TEST_CASE("server config: the GPU preset turns CUDA graphs on, and a config can turn them off", "[cpu]") {
+  const auto preset = LoadServerConfig(testing::SourceDir() + "/configs/serve_gpu.json");
+  REQUIRE(preset.ok());
+  CHECK(preset->runner == "cuda");
+  CHECK(preset->cuda_graphs);
+  const auto off = ParseServerConfig(R"({"runner": "cuda", "cuda_graphs": false})", "off.json");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->cuda_graphs);
+  CHECK(off->ToJson()["cuda_graphs"] == false);
 }
 
 TEST_CASE("server config: errors name the key", "[cpu]") {
@@ -33,6 +45,7 @@ TEST_CASE("server config: errors name the key", "[cpu]") {
         "INVALID_ARGUMENT: s.json: 'runner' must be \"cpu\" or \"cuda\", got \"tpu\"");
   CHECK(Error(R"({"gpu_memory_utilization": 1.5})") ==
         "INVALID_ARGUMENT: s.json: 'gpu_memory_utilization' must be at most 1");
+  CHECK(Error(R"({"cuda_graphs": "yes"})") == "INVALID_ARGUMENT: s.json: 'cuda_graphs' must be true or false, got \"yes\"");
   CHECK(Error(R"({"listen": "50051"})") == "INVALID_ARGUMENT: s.json: 'listen' must be HOST:PORT, got \"50051\"");
   CHECK(Error(R"({"metrics_port": 70000})") ==
         "INVALID_ARGUMENT: s.json: 'metrics_port' must be an integer in [-1, 65535], got 70000");

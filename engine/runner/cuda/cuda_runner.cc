@@ -1,5 +1,7 @@
 #include "engine/runner/cuda/cuda_runner.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "engine/base/logging.h"
@@ -28,7 +30,21 @@ Status CheckOptions(const CudaRunnerOptions& options) {
     return InvalidArgumentError("CUDA runner: block_size must be positive, max_num_tokens in [1, " +
                                 std::to_string(kMaxStepTokens) + "], gpu_memory_utilization in (0, 1]");
   }
+  for (int64_t bucket : options.graph_token_buckets) {
+    if (bucket <= 0) return InvalidArgumentError("CUDA runner: graph token buckets must be positive, got " + std::to_string(bucket));
+  }
   return OkStatus();
+}
+
+// The buckets a step fits in: ascending, distinct, at most max_num_tokens.
+std::vector<int64_t> GraphBuckets(const CudaRunnerOptions& options) {
+  std::vector<int64_t> buckets;
+  for (int64_t bucket : options.graph_token_buckets) {
+    if (bucket <= options.max_num_tokens) buckets.push_back(bucket);
+  }
+  std::sort(buckets.begin(), buckets.end());
+  buckets.erase(std::unique(buckets.begin(), buckets.end()), buckets.end());
+  return buckets;
 }
 
 Status CheckGpu() {
@@ -74,6 +90,10 @@ StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithWeights(ModelConfig 
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamCreate(&runner->stream_), "creating a CUDA stream"));
   SPECD_ASSIGN_OR_RETURN(runner->gemm_, LtGemm::Create(options.batch_invariant, options.max_num_tokens, options.fast_small_gemms));
   SPECD_RETURN_IF_ERROR(runner->AllocateWorkspace());
+  SPECD_ASSIGN_OR_RETURN(runner->inputs_, StepInputs::Create(options.max_num_tokens, runner->max_blocks_per_seq_));
+  if (options.time_steps) {
+    SPECD_ASSIGN_OR_RETURN(runner->step_timer_, StepTimer::Create());
+  }
   if (options.gpu_sampling) {
     SPECD_ASSIGN_OR_RETURN(runner->gpu_sampler_, GpuSampler::Create(options.max_num_tokens, runner->config_.vocab_size));
   }
@@ -81,28 +101,14 @@ StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::CreateWithWeights(ModelConfig 
   return runner;
 }
 
-// Consecutive tokens whose attention one kernel computes.
-struct CudaRunner::AttentionRun {
-  int64_t first = 0;
-  int64_t count = 0;
-  bool tensor_cores = false;  // prompt chunks; otherwise decode / verify tokens (split-KV)
-};
-
-struct CudaRunner::StepInputs {
-  std::vector<int> token_ids, positions, token_seq, block_tables, logit_rows;
-  std::vector<int64_t> slots;
-  int64_t table_stride = 0;  // entries per block-table row
-  std::vector<AttentionRun> attention_runs;
-  int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
-  int64_t num_rows() const { return static_cast<int64_t>(logit_rows.size()); }
-};
-
 CudaRunner::CudaRunner(ModelConfig config, CudaWeights weights, const CudaRunnerOptions& options)
     : config_(std::move(config)),
       weights_(std::move(weights)),
       max_num_tokens_(options.max_num_tokens),
       batch_invariant_(options.batch_invariant),
       shape_{0, options.block_size},
+      cuda_graphs_(options.cuda_graphs),
+      graph_buckets_(GraphBuckets(options)),
       max_blocks_per_seq_(Blocks(config_.max_position_embeddings, options.block_size)) {}
 
 CudaRunner::~CudaRunner() {
@@ -112,12 +118,6 @@ CudaRunner::~CudaRunner() {
 Status CudaRunner::AllocateWorkspace() {
   const int64_t t = max_num_tokens_, hidden = config_.hidden_size;
   const int64_t qkv = config_.q_size() + 2 * config_.kv_size(), inter = config_.intermediate_size;
-  SPECD_RETURN_IF_ERROR(token_ids_.Allocate(t, "token ids"));
-  SPECD_RETURN_IF_ERROR(positions_.Allocate(t, "positions"));
-  SPECD_RETURN_IF_ERROR(slots_.Allocate(t, "slots"));
-  SPECD_RETURN_IF_ERROR(token_seq_.Allocate(t, "token sequences"));
-  SPECD_RETURN_IF_ERROR(block_tables_.Allocate(t * max_blocks_per_seq_, "block tables"));
-  SPECD_RETURN_IF_ERROR(logit_rows_.Allocate(t, "logit rows"));
   SPECD_RETURN_IF_ERROR(residual_.Allocate(t * hidden, "the residual stream"));
   SPECD_RETURN_IF_ERROR(normed_.Allocate(t * hidden, "normed activations"));
   SPECD_RETURN_IF_ERROR(branch_out_.Allocate(t * hidden, "projection outputs"));
@@ -171,19 +171,6 @@ Status CudaRunner::AllocateKvCache(const CudaRunnerOptions& options) {
   return OkStatus();
 }
 
-Status CudaRunner::Upload(const StepInputs& in) {
-  const auto copy = [this](auto* device, const auto& host, const char* what) {
-    return CudaStatus(cudaMemcpyAsync(device, host.data(), host.size() * sizeof(host[0]), cudaMemcpyHostToDevice,
-                                      stream_), std::string("uploading ") + what);
-  };
-  SPECD_RETURN_IF_ERROR(copy(token_ids_.get(), in.token_ids, "token ids"));
-  SPECD_RETURN_IF_ERROR(copy(positions_.get(), in.positions, "positions"));
-  SPECD_RETURN_IF_ERROR(copy(slots_.get(), in.slots, "slots"));
-  SPECD_RETURN_IF_ERROR(copy(token_seq_.get(), in.token_seq, "token sequences"));
-  SPECD_RETURN_IF_ERROR(copy(block_tables_.get(), in.block_tables, "block tables"));
-  return copy(logit_rows_.get(), in.logit_rows, "logit rows");
-}
-
 // residual += input; normed = rmsnorm(residual) * weight
 Status CudaRunner::RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens) {
   kernels::RmsNormParams p;
@@ -199,18 +186,18 @@ Status CudaRunner::RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_b
 
 // Attention for each run of the step's tokens: prompt chunks on tensor cores, decode and verify
 // tokens on the split-KV kernel.
-Status CudaRunner::RunAttention(const StepInputs& in, const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache) {
+Status CudaRunner::RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache) {
   const int64_t qkv_width = config_.q_size() + 2 * config_.kv_size();
-  for (const AttentionRun& run : in.attention_runs) {
+  for (const StepInputs::AttentionRun& run : inputs_->attention_runs()) {
     kernels::PagedAttentionParams attn;
     attn.q = qkv_.get() + run.first * qkv_width;
     attn.q_stride = static_cast<int>(qkv_width);
     attn.k_cache = k_cache;
     attn.v_cache = v_cache;
-    attn.block_tables = block_tables_.get();
-    attn.max_blocks_per_seq = static_cast<int>(in.table_stride);
-    attn.token_seq = token_seq_.get() + run.first;
-    attn.positions = positions_.get() + run.first;
+    attn.block_tables = inputs_->block_tables();
+    attn.max_blocks_per_seq = static_cast<int>(inputs_->shape().table_stride);
+    attn.token_seq = inputs_->token_seq() + run.first;
+    attn.positions = inputs_->positions() + run.first;
     attn.out = attention_.get() + run.first * config_.q_size();
     attn.num_tokens = static_cast<int>(run.count);
     attn.num_heads = static_cast<int>(config_.num_attention_heads);
@@ -228,9 +215,9 @@ Status CudaRunner::RunAttention(const StepInputs& in, const __nv_bfloat16* k_cac
   return OkStatus();
 }
 
-Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
+Status CudaRunner::RunLayer(int64_t layer, int64_t t) {
   const CudaLayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
-  const int64_t t = in.num_tokens(), hidden = config_.hidden_size, q = config_.q_size();
+  const int64_t hidden = config_.hidden_size, q = config_.q_size();
   const int64_t qkv = q + 2 * config_.kv_size(), inter = config_.intermediate_size;
   const int64_t cache_elements = shape_.num_blocks * shape_.block_size * config_.kv_size();
   __nv_bfloat16* k_cache = kv_cache_.get() + (2 * layer) * cache_elements;
@@ -240,8 +227,8 @@ Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
   kernels::RopeCacheWriteParams rope;
   rope.qkv = qkv_.get();
   rope.qkv_bias = w.qkv_bias.size() > 0 ? w.qkv_bias.get() : nullptr;
-  rope.positions = positions_.get();
-  rope.slots = slots_.get();
+  rope.positions = inputs_->positions();
+  rope.slots = inputs_->slots();
   rope.inv_freq = inv_freq_.get();
   rope.k_cache = k_cache;
   rope.v_cache = v_cache;
@@ -251,7 +238,7 @@ Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
   rope.head_dim = static_cast<int>(config_.head_dim);
   SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchRopeCacheWrite(rope, stream_), "rope + cache write"));
 
-  SPECD_RETURN_IF_ERROR(RunAttention(in, k_cache, v_cache));
+  SPECD_RETURN_IF_ERROR(RunAttention(k_cache, v_cache));
 
   const auto add_bias = [&](__nv_bfloat16* x, const DeviceBuffer<__nv_bfloat16>& bias, int64_t width) {
     if (bias.size() == 0) return OkStatus();
@@ -273,21 +260,19 @@ Status CudaRunner::RunLayer(int64_t layer, const StepInputs& in) {
   return RunNorm(branch_out_.get(), last ? weights_.final_norm : weights_.layers[static_cast<size_t>(layer) + 1].input_norm, t);
 }
 
-// The logits of the step's requested rows, to output rows `rows` (the whole batch's numbering).
-Status CudaRunner::ComputeLogits(const StepInputs& in, const std::vector<int64_t>& rows, ModelOutput& output) {
-  const int64_t count = in.num_rows(), vocab = config_.vocab_size;
-  if (count == 0) return OkStatus();
-  kernels::GatherRowsParams gather{normed_.get(), logit_rows_.get(), logit_inputs_.get(), static_cast<int>(count),
-                                   static_cast<int>(config_.hidden_size)};
-  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGatherRows(gather, stream_), "gathering logit rows"));
-  SPECD_RETURN_IF_ERROR(gemm_->Run(logit_inputs_.get(), weights_.output_projection(), nullptr, logits_.get(), count,
-                                   config_.hidden_size, vocab, stream_));
+// The step's logits rows (the first num_rows of logits_) to output rows `rows` (the whole batch's
+// numbering); waits for the stream.
+Status CudaRunner::CopyLogits(const std::vector<int64_t>& rows, ModelOutput& output) {
+  const int64_t count = inputs_->num_rows(), vocab = config_.vocab_size;
   // Rows of one piece are consecutive unless a sequence was cut with logits wanted on both sides.
-  const bool consecutive = rows.back() - rows.front() + 1 == count;
+  const bool consecutive = count == 0 || rows.back() - rows.front() + 1 == count;
   std::vector<float> scattered(consecutive ? 0 : static_cast<size_t>(count * vocab));
-  float* host = consecutive ? output.logits.data() + rows.front() * vocab : scattered.data();
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host, logits_.get(), static_cast<size_t>(count * vocab) * sizeof(float),
-                                                   cudaMemcpyDeviceToHost, stream_), "copying logits"));
+  if (count > 0) {
+    float* host = consecutive ? output.logits.data() + rows.front() * vocab : scattered.data();
+    SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host, logits_.get(), static_cast<size_t>(count * vocab) * sizeof(float),
+                                                     cudaMemcpyDeviceToHost, stream_), "copying logits"));
+  }
+  // Also the end of the step's upload: the next Pack may reuse the pinned inputs.
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "the step"));
   for (size_t r = 0; r < scattered.size() / static_cast<size_t>(vocab); ++r) {
     std::copy_n(scattered.begin() + static_cast<std::ptrdiff_t>(r) * vocab, vocab,
@@ -327,63 +312,72 @@ std::vector<CudaRunner::Piece> CudaRunner::SplitBatch(const SchedulerOutput& bat
   return pieces;
 }
 
-// Sequences of at least kTensorCoreQueryTokens new tokens go to the tensor-core kernel, except in
-// batch-invariant mode: there a token's attention must not depend on how many tokens its
-// sequence brought to the step.
-void CudaRunner::AddAttentionRun(int64_t first, int64_t count, std::vector<AttentionRun>& runs) const {
-  const bool tensor_cores = !batch_invariant_ && count >= kTensorCoreQueryTokens;
-  if (!runs.empty() && runs.back().tensor_cores == tensor_cores) {
-    runs.back().count += count;
-  } else {
-    runs.push_back({first, count, tensor_cores});
+// Decode and verify steps: the smallest token bucket that holds the batch and the block-table
+// stride rounded up to a power of two (at most max_blocks_per_seq_: a few shapes cover all
+// context lengths, and the split-KV plan, which assumes the stride's key range, stays close to
+// the batch's). nullopt: the step runs eagerly in its exact shape.
+std::optional<StepInputs::Shape> CudaRunner::GraphShape(const SchedulerOutput& batch,
+                                                        const StepInputs::Shape& exact) const {
+  for (const ScheduledSequence& seq : batch.sequences) {
+    if (static_cast<int64_t>(seq.token_ids.size()) >= kTensorCoreQueryTokens) return std::nullopt;
   }
+  const auto bucket = std::lower_bound(graph_buckets_.begin(), graph_buckets_.end(), exact.capacity);
+  if (bucket == graph_buckets_.end()) return std::nullopt;
+  const auto stride = std::min(std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(exact.table_stride, 1))),
+                               static_cast<uint64_t>(max_blocks_per_seq_));
+  return StepInputs::Shape{*bucket, static_cast<int64_t>(stride)};
 }
 
-// The step's metadata on the host: one entry per token, one block-table row per sequence (rows
-// as wide as this batch's longest table).
-CudaRunner::StepInputs CudaRunner::BuildStepInputs(const SchedulerOutput& batch) const {
-  StepInputs in;
-  for (const ScheduledSequence& seq : batch.sequences) {
-    in.table_stride = std::max(in.table_stride, static_cast<int64_t>(seq.block_table.size()));
-  }
-  for (size_t s = 0; s < batch.sequences.size(); ++s) {
-    const ScheduledSequence& seq = batch.sequences[s];
-    const int64_t first_token = in.num_tokens();
-    for (size_t i = 0; i < seq.token_ids.size(); ++i) {
-      const int64_t position = seq.start_position + static_cast<int64_t>(i);
-      in.token_ids.push_back(seq.token_ids[i]);
-      in.positions.push_back(static_cast<int>(position));
-      in.token_seq.push_back(static_cast<int>(s));
-      in.slots.push_back(static_cast<int64_t>(seq.block_table[static_cast<size_t>(position / shape_.block_size)]) *
-                             shape_.block_size + position % shape_.block_size);
-    }
-    AddAttentionRun(first_token, static_cast<int64_t>(seq.token_ids.size()), in.attention_runs);
-    in.block_tables.insert(in.block_tables.end(), seq.block_table.begin(), seq.block_table.end());
-    in.block_tables.resize(static_cast<size_t>(static_cast<int64_t>(s + 1) * in.table_stride), 0);
-    for (int32_t index : seq.logits_indices) in.logit_rows.push_back(static_cast<int>(first_token + index));
-  }
-  return in;
+Status CudaRunner::EnqueueForward(int64_t logit_rows) {
+  const int64_t tokens = inputs_->shape().capacity;
+  kernels::EmbeddingParams embed{inputs_->token_ids(), weights_.embedding.get(), branch_out_.get(),
+                                 static_cast<int>(tokens), static_cast<int>(config_.hidden_size)};
+  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchEmbedding(embed, stream_), "embedding"));
+  // The first norm adds the embedding to a zero residual, which makes it the residual stream.
+  const size_t residual_bytes = static_cast<size_t>(tokens * config_.hidden_size) * sizeof(__nv_bfloat16);
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(residual_.get(), 0, residual_bytes, stream_), "clearing the residual"));
+  SPECD_RETURN_IF_ERROR(RunNorm(branch_out_.get(), weights_.layers[0].input_norm, tokens));
+  for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) SPECD_RETURN_IF_ERROR(RunLayer(layer, tokens));
+  if (logit_rows == 0) return OkStatus();
+  kernels::GatherRowsParams gather{normed_.get(), inputs_->logit_rows(), logit_inputs_.get(),
+                                   static_cast<int>(logit_rows), static_cast<int>(config_.hidden_size)};
+  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGatherRows(gather, stream_), "gathering logit rows"));
+  return gemm_->Run(logit_inputs_.get(), weights_.output_projection(), nullptr, logits_.get(), logit_rows,
+                    config_.hidden_size, config_.vocab_size, stream_);
+}
+
+// A padded decode / verify step: every row of the bucket gets logits (padding rows too), so the
+// work depends on the shape only. The first step of a shape runs eagerly (cuBLASLt's timed
+// candidates and the kernels' first-use set-up happen there, outside any capture) and is then
+// captured for the next ones.
+Status CudaRunner::RunGraphShaped(int64_t logit_rows) {
+  if (!cuda_graphs_) return EnqueueForward(logit_rows);
+  const CudaGraphCache::Key key{inputs_->shape().capacity, inputs_->shape().table_stride};
+  if (graphs_.Has(key)) return graphs_.Launch(key, stream_);
+  SPECD_RETURN_IF_ERROR(EnqueueForward(logit_rows));
+  return graphs_.Capture(key, stream_, [this, logit_rows] { return EnqueueForward(logit_rows); });
 }
 
 // One forward pass over at most max_num_tokens_ tokens; logits to `rows` of `output`.
 Status CudaRunner::Forward(const Piece& piece, ModelOutput& output) {
-  const StepInputs in = BuildStepInputs(piece.batch);
-  if (in.block_tables.size() > block_tables_.size()) {
-    return InvalidArgumentError("the batch's block tables have " + std::to_string(in.table_stride) +
+  const StepInputs::Shape exact = StepInputs::ExactShape(piece.batch);
+  if (exact.table_stride > max_blocks_per_seq_) {
+    return InvalidArgumentError("the batch's block tables have " + std::to_string(exact.table_stride) +
                                 " entries per sequence; the CUDA runner was sized for " +
                                 std::to_string(max_blocks_per_seq_));
   }
-  if (in.num_tokens() == 0) return OkStatus();
-  SPECD_RETURN_IF_ERROR(Upload(in));
-  kernels::EmbeddingParams embed{token_ids_.get(), weights_.embedding.get(), branch_out_.get(),
-                                 static_cast<int>(in.num_tokens()), static_cast<int>(config_.hidden_size)};
-  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchEmbedding(embed, stream_), "embedding"));
-  // The first norm adds the embedding to a zero residual, which makes it the residual stream.
-  const size_t residual_bytes = static_cast<size_t>(in.num_tokens() * config_.hidden_size) * sizeof(__nv_bfloat16);
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(residual_.get(), 0, residual_bytes, stream_), "clearing the residual"));
-  SPECD_RETURN_IF_ERROR(RunNorm(branch_out_.get(), weights_.layers[0].input_norm, in.num_tokens()));
-  for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) SPECD_RETURN_IF_ERROR(RunLayer(layer, in));
-  return ComputeLogits(in, piece.rows, output);
+  if (exact.capacity == 0) return OkStatus();
+  const std::optional<StepInputs::Shape> graph_shape = GraphShape(piece.batch, exact);
+  // Prompt chunks go to the tensor-core kernel, except in batch-invariant mode: there a token's
+  // attention must not depend on how many tokens its sequence brought to the step.
+  inputs_->Pack(piece.batch, shape_.block_size, graph_shape.value_or(exact), batch_invariant_ ? 0 : kTensorCoreQueryTokens);
+  SPECD_RETURN_IF_ERROR(inputs_->Upload(stream_));
+  if (graph_shape.has_value()) {
+    SPECD_RETURN_IF_ERROR(RunGraphShaped(graph_shape->capacity));
+  } else {
+    SPECD_RETURN_IF_ERROR(EnqueueForward(inputs_->num_rows()));
+  }
+  return CopyLogits(piece.rows, output);
 }
 
 // Batches larger than the runner was sized for (a draft model catching up on many sequences)
@@ -396,6 +390,7 @@ StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
   for (const ScheduledSequence& seq : batch.sequences) rows += static_cast<int64_t>(seq.logits_indices.size());
   output.logits.resize(static_cast<size_t>(rows * config_.vocab_size));
   const std::vector<Piece> pieces = SplitBatch(batch);
+  if (step_timer_) SPECD_RETURN_IF_ERROR(step_timer_->MarkStart(stream_));
   for (const Piece& piece : pieces) SPECD_RETURN_IF_ERROR(Forward(piece, output));
   // On the device, logits_ holds the last piece's rows: all of them when there is one piece.
   if (gpu_sampler_ != nullptr && pieces.size() == 1 && GpuSampler::Supports(batch)) {
@@ -403,6 +398,7 @@ StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
   } else {
     SampleRequestedRows(batch, output);
   }
+  if (step_timer_) SPECD_RETURN_IF_ERROR(step_timer_->MarkEnd(stream_));
   return output;
 }
 

@@ -1,9 +1,16 @@
 // CudaRunner: the ModelRunner contract on the GPU. bf16 weights (fused QKV and gate/up), cuBLASLt
 // for the dense products, our kernels (kernels/) for everything else, a paged bf16 KV cache sized
-// from free GPU memory. Correct first: one eager pass per step on one stream; logits come back
-// to the host (the ModelOutput contract) and are sampled on the GPU (gpu_sampler.h) or, for
-// batches with drafts to verify or top_logprobs, on the host. A batch of more tokens than max_num_tokens runs in pieces (a draft model catching up on
-// many sequences at once). Owned and called by the engine thread only.
+// from free GPU memory. One stream; a step's metadata goes up in one copy from pinned memory
+// (step_inputs.h); logits come back to the host (the ModelOutput contract) and are sampled on the
+// GPU (gpu_sampler.h) or, for batches asking for top_logprobs, on the host. A batch of more
+// tokens than max_num_tokens runs in pieces (a draft model catching up on many sequences at
+// once). Owned and called by the engine thread only.
+//
+// Decode and verify steps (every sequence under kTensorCoreQueryTokens new tokens, the batch
+// within the largest bucket) are padded to a token bucket and a power-of-two block-table stride,
+// and replay a CUDA graph captured for that shape (cuda_graph_cache.h) after running it eagerly
+// once; with cuda_graphs off they run the same padded shapes eagerly, so the outputs are the same
+// bit for bit. Steps with prompt chunks run eagerly in their exact shape.
 //
 // A step, for T new tokens of S sequences (R of them asking for logits):
 //   embed [T, hidden] → per layer: norm → qkv GEMM → bias + RoPE + KV cache write → paged
@@ -12,6 +19,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,10 +27,13 @@
 #include <cuda_runtime.h>
 
 #include "engine/model/model_config.h"
+#include "engine/runner/cuda/cuda_graph_cache.h"
 #include "engine/runner/cuda/cuda_weights.h"
 #include "engine/runner/cuda/device_buffer.h"
 #include "engine/runner/cuda/gpu_sampler.h"
 #include "engine/runner/cuda/lt_gemm.h"
+#include "engine/runner/cuda/step_inputs.h"
+#include "engine/runner/cuda/step_timer.h"
 #include "engine/runner/model_runner.h"
 
 namespace specd {
@@ -41,6 +52,11 @@ struct CudaRunnerOptions {
   bool batch_invariant = false;
   bool fast_small_gemms = true;  // our skinny kernel and timed cuBLASLt candidates (lt_gemm.h)
   bool gpu_sampling = true;      // sample on the GPU where GpuSampler supports the batch
+  bool cuda_graphs = true;       // replay captured graphs for decode and verify steps
+  // Token counts decode and verify steps are padded to (each at most max_num_tokens; others are
+  // dropped). Empty: no padding, every step eager.
+  std::vector<int64_t> graph_token_buckets = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+  bool time_steps = false;  // GPU time of each step and the GPU's idle time before it (step_timer.h)
 };
 
 class CudaRunner : public ModelRunner {
@@ -58,12 +74,13 @@ class CudaRunner : public ModelRunner {
   KvCacheShape kv_cache_shape() const override { return shape_; }
   const ModelConfig& config() const { return config_; }
   size_t weight_bytes() const { return weights_.bytes(); }
+  size_t num_cuda_graphs() const { return graphs_.size(); }
+  // The last step's timing with time_steps; nullptr without.
+  const StepTiming* last_step_timing() const { return step_timer_ ? &step_timer_->last() : nullptr; }
   // Bytes of one KV cache block of `block_size` tokens for a model (K and V, every layer, bf16).
   static int64_t KvCacheBytesPerBlock(const ModelConfig& config, int64_t block_size);
 
  private:
-  struct AttentionRun;
-  struct StepInputs;  // the host side of a step's metadata
   // A part of a batch that fits the runner, and the output row of each of its logits rows.
   struct Piece {
     SchedulerOutput batch;
@@ -75,15 +92,17 @@ class CudaRunner : public ModelRunner {
                                                                  const CudaRunnerOptions& options);
   Status AllocateWorkspace();
   Status AllocateKvCache(const CudaRunnerOptions& options);
-  StepInputs BuildStepInputs(const SchedulerOutput& batch) const;
-  void AddAttentionRun(int64_t first, int64_t count, std::vector<AttentionRun>& runs) const;
-  Status Upload(const StepInputs& inputs);
-  Status RunLayer(int64_t layer, const StepInputs& inputs);
-  Status RunAttention(const StepInputs& inputs, const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache);
+  std::optional<StepInputs::Shape> GraphShape(const SchedulerOutput& batch, const StepInputs::Shape& exact) const;
+  Status RunLayer(int64_t layer, int64_t tokens);
+  Status RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache);
   Status RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
   std::vector<Piece> SplitBatch(const SchedulerOutput& batch) const;
   Status Forward(const Piece& piece, ModelOutput& output);
-  Status ComputeLogits(const StepInputs& inputs, const std::vector<int64_t>& rows, ModelOutput& output);
+  // The forward pass over the packed inputs' shape, up to `logit_rows` rows of logits_. Enqueued
+  // on stream_ only: what CUDA graphs capture.
+  Status EnqueueForward(int64_t logit_rows);
+  Status RunGraphShaped(int64_t logit_rows);
+  Status CopyLogits(const std::vector<int64_t>& rows, ModelOutput& output);
 
   ModelConfig config_;
   CudaWeights weights_;
@@ -93,15 +112,13 @@ class CudaRunner : public ModelRunner {
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<LtGemm> gemm_;
   std::unique_ptr<GpuSampler> gpu_sampler_;  // null: sampling on the host
+  std::unique_ptr<StepInputs> inputs_;
+  bool cuda_graphs_;
+  std::vector<int64_t> graph_buckets_;  // ascending
+  CudaGraphCache graphs_;
+  std::unique_ptr<StepTimer> step_timer_;  // null unless time_steps
   DeviceBuffer<float> inv_freq_;              // [head_dim / 2]
   DeviceBuffer<__nv_bfloat16> kv_cache_;      // [layers, 2, num_blocks * block_size, kv_heads, head_dim]
-  // Step metadata, uploaded each step.
-  DeviceBuffer<int> token_ids_;               // [max_tokens]
-  DeviceBuffer<int> positions_;               // [max_tokens]
-  DeviceBuffer<int64_t> slots_;               // [max_tokens]
-  DeviceBuffer<int> token_seq_;               // [max_tokens]
-  DeviceBuffer<int> block_tables_;            // [max_tokens, max_blocks_per_seq] (at most one sequence per token)
-  DeviceBuffer<int> logit_rows_;              // [max_tokens]
   // Activations.
   DeviceBuffer<__nv_bfloat16> residual_;      // [max_tokens, hidden]
   DeviceBuffer<__nv_bfloat16> normed_;        // [max_tokens, hidden]
