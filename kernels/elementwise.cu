@@ -1,5 +1,7 @@
 #include "kernels/elementwise.h"
 
+#include "kernels/pdl.cuh"
+
 #include <cstdint>
 #include <initializer_list>
 
@@ -46,6 +48,8 @@ __global__ void __launch_bounds__(kThreads) CopyRowsKernel(const __nv_bfloat16* 
                                                           const int* index,         // [rows]
                                                           __nv_bfloat16* out,       // [rows, width]
                                                           int width) {
+  AllowDependentLaunch();
+  WaitForPrerequisites();
   const __nv_bfloat16* src = in + static_cast<int64_t>(index[blockIdx.x]) * width;
   __nv_bfloat16* dst = out + static_cast<int64_t>(blockIdx.x) * width;
   for (int c = threadIdx.x * N; c < width; c += kThreads * N) Store<N>(dst + c, Load<N>(src + c));
@@ -54,11 +58,9 @@ __global__ void __launch_bounds__(kThreads) CopyRowsKernel(const __nv_bfloat16* 
 cudaError_t LaunchCopyRows(const __nv_bfloat16* in, const int* index, __nv_bfloat16* out, int rows, int width,
                            cudaStream_t stream) {
   if (Vectorizable(width, {in, out})) {
-    CopyRowsKernel<kVectorElements><<<rows, kThreads, 0, stream>>>(in, index, out, width);
-  } else {
-    CopyRowsKernel<1><<<rows, kThreads, 0, stream>>>(in, index, out, width);
+    return LaunchWithPdl(CopyRowsKernel<kVectorElements>, rows, kThreads, 0, stream, in, index, out, width);
   }
-  return cudaGetLastError();
+  return LaunchWithPdl(CopyRowsKernel<1>, rows, kThreads, 0, stream, in, index, out, width);
 }
 
 // ---- SiLU and multiply --------------------------------------------------------------------------
@@ -71,6 +73,8 @@ __device__ float Silu(float g) { return g / (1.0f + expf(-g)); }
 // out[t, i] = silu(gate_up[t, i]) * gate_up[t, inter + i], rounded to bf16 once.
 template <int N>
 __global__ void __launch_bounds__(kThreads) SiluMulKernel(SiluMulParams p) {
+  AllowDependentLaunch();
+  WaitForPrerequisites();
   const int inter = p.intermediate;
   const __nv_bfloat16* gate = p.gate_up + static_cast<int64_t>(blockIdx.y) * 2 * inter;  // [inter]
   const __nv_bfloat16* up = gate + inter;                                                  // [inter]
@@ -98,6 +102,8 @@ __device__ __nv_bfloat16 AddRounded(__nv_bfloat16 x, __nv_bfloat16 bias) {
 // One block per token: x[t, :] += bias[:].
 template <int N>
 __global__ void __launch_bounds__(kThreads) AddBiasKernel(AddBiasParams p) {
+  AllowDependentLaunch();
+  WaitForPrerequisites();
   __nv_bfloat16* x = p.x + static_cast<int64_t>(blockIdx.x) * p.width;  // [width]
   for (int c = threadIdx.x * N; c < p.width; c += kThreads * N) {
     BF16Vec<N> v = Load<N>(x + c);
@@ -122,6 +128,7 @@ __device__ float BiasedValue(const __nv_bfloat16* row, const __nv_bfloat16* bias
 // v (bias added) is copied into v_cache. The k and v parts of qkv are left as they were. A
 // negative slot (a padding token) writes nothing to the cache.
 __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteParams p) {
+  AllowDependentLaunch();
   __shared__ float cos_table[kMaxHeadDim / 2];  // [half]
   __shared__ float sin_table[kMaxHeadDim / 2];  // [half]
   const int half = p.head_dim / 2;
@@ -142,6 +149,9 @@ __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteP
     sin_table[i] = static_cast<float>(s);
   }
   __syncthreads();
+  // The tables come from the step's positions, uploaded before the step's first kernel; qkv and
+  // the cache are the previous kernels' business.
+  WaitForPrerequisites();
 
   const int rotated_heads = p.num_heads + p.num_kv_heads;
   for (int j = threadIdx.x; j < rotated_heads * half; j += kThreads) {
@@ -192,8 +202,7 @@ cudaError_t LaunchRopeCacheWrite(const RopeCacheWriteParams& params, cudaStream_
       p.k_cache == nullptr || p.v_cache == nullptr) {
     return cudaErrorInvalidValue;
   }
-  RopeCacheWriteKernel<<<p.num_tokens, kThreads, 0, stream>>>(p);
-  return cudaGetLastError();
+  return LaunchWithPdl(RopeCacheWriteKernel, p.num_tokens, kThreads, 0, stream, p);
 }
 
 cudaError_t LaunchSiluMul(const SiluMulParams& params, cudaStream_t stream) {
@@ -203,12 +212,8 @@ cudaError_t LaunchSiluMul(const SiluMulParams& params, cudaStream_t stream) {
   if (params.num_tokens > kMaxGridY) return cudaErrorInvalidValue;
   const int vector = Vectorizable(params.intermediate, {params.gate_up, params.out}) ? kVectorElements : 1;
   const dim3 grid((params.intermediate + kThreads * vector - 1) / (kThreads * vector), params.num_tokens);
-  if (vector == kVectorElements) {
-    SiluMulKernel<kVectorElements><<<grid, kThreads, 0, stream>>>(params);
-  } else {
-    SiluMulKernel<1><<<grid, kThreads, 0, stream>>>(params);
-  }
-  return cudaGetLastError();
+  if (vector == kVectorElements) return LaunchWithPdl(SiluMulKernel<kVectorElements>, grid, kThreads, 0, stream, params);
+  return LaunchWithPdl(SiluMulKernel<1>, grid, kThreads, 0, stream, params);
 }
 
 cudaError_t LaunchAddBias(const AddBiasParams& params, cudaStream_t stream) {
@@ -216,11 +221,9 @@ cudaError_t LaunchAddBias(const AddBiasParams& params, cudaStream_t stream) {
   if (params.num_tokens == 0) return cudaSuccess;
   if (params.x == nullptr || params.bias == nullptr) return cudaErrorInvalidValue;
   if (Vectorizable(params.width, {params.x, params.bias})) {
-    AddBiasKernel<kVectorElements><<<params.num_tokens, kThreads, 0, stream>>>(params);
-  } else {
-    AddBiasKernel<1><<<params.num_tokens, kThreads, 0, stream>>>(params);
+    return LaunchWithPdl(AddBiasKernel<kVectorElements>, params.num_tokens, kThreads, 0, stream, params);
   }
-  return cudaGetLastError();
+  return LaunchWithPdl(AddBiasKernel<1>, params.num_tokens, kThreads, 0, stream, params);
 }
 
 cudaError_t LaunchGatherRows(const GatherRowsParams& params, cudaStream_t stream) {

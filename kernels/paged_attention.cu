@@ -166,47 +166,37 @@ SplitPlan PlanSplits(const PagedAttentionParams& p, int kv_slices, int64_t resid
   return plan;
 }
 
+// Both kernels are programmatic dependents (pdl.cuh) of the kernel before them: the merge may
+// start while the attention kernel drains, and waits for its results before reading them.
 template <int kHeadDim, int kHeads>
-void LaunchAttention(const Args& a, unsigned ctas, cudaStream_t stream) {
-  PagedAttentionKernel<kHeadDim, kHeads>
-      <<<ctas, kThreads, SmemBytes<kHeadDim, kHeads>(), stream>>>(a);
+cudaError_t LaunchAttention(const Args& a, unsigned ctas, cudaStream_t stream) {
+  return LaunchWithPdl(PagedAttentionKernel<kHeadDim, kHeads>, ctas, kThreads, SmemBytes<kHeadDim, kHeads>(), stream, a);
 }
 
-// The merge may start while the attention kernel drains (programmatic dependent launch); it
-// waits for the attention kernel's results before reading them.
 template <int kHeadDim>
 cudaError_t LaunchMerge(const Args& a, unsigned ctas, cudaStream_t stream) {
-  cudaLaunchAttribute attribute = {};
-  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute.val.programmaticStreamSerializationAllowed = 1;
-  cudaLaunchConfig_t config = {};
-  config.gridDim = dim3(ctas);
-  config.blockDim = dim3(kMergeWarps * kWarpSize);
-  config.stream = stream;
-  config.attrs = &attribute;
-  config.numAttrs = 1;
-  return cudaLaunchKernelEx(&config, MergeSplitsKernel<kHeadDim>, a);
+  return LaunchWithPdl(MergeSplitsKernel<kHeadDim>, ctas, kMergeWarps * kWarpSize, 0, stream, a);
+}
+
+template <int kHeadDim>
+cudaError_t LaunchAttention(const Args& a, int heads_per_cta, unsigned ctas, cudaStream_t stream) {
+  switch (heads_per_cta) {
+    case 1:
+      return LaunchAttention<kHeadDim, 1>(a, ctas, stream);
+    case 2:
+      return LaunchAttention<kHeadDim, 2>(a, ctas, stream);
+    case 4:
+      return LaunchAttention<kHeadDim, 4>(a, ctas, stream);
+    case 8:
+      return LaunchAttention<kHeadDim, 8>(a, ctas, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
 }
 
 template <int kHeadDim>
 cudaError_t Launch(const Args& a, int heads_per_cta, unsigned ctas, unsigned merge_ctas, cudaStream_t stream) {
-  switch (heads_per_cta) {
-    case 1:
-      LaunchAttention<kHeadDim, 1>(a, ctas, stream);
-      break;
-    case 2:
-      LaunchAttention<kHeadDim, 2>(a, ctas, stream);
-      break;
-    case 4:
-      LaunchAttention<kHeadDim, 4>(a, ctas, stream);
-      break;
-    case 8:
-      LaunchAttention<kHeadDim, 8>(a, ctas, stream);
-      break;
-    default:
-      return cudaErrorInvalidValue;
-  }
-  const cudaError_t error = cudaGetLastError();
+  const cudaError_t error = LaunchAttention<kHeadDim>(a, heads_per_cta, ctas, stream);
   if (error != cudaSuccess || a.num_splits == 1) return error;
   return LaunchMerge<kHeadDim>(a, merge_ctas, stream);
 }

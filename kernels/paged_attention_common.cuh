@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kernels/paged_attention.h"
+#include "kernels/pdl.cuh"
 
 #include <cstddef>
 #include <cstdint>

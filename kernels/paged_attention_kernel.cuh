@@ -28,9 +28,9 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   float* p_shared = q_shared + kHeads * kHeadDim;          // [kWarps, kTileKeys, kHeads]
   auto* ml_shared = reinterpret_cast<float2*>(p_shared + kWarps * kTileKeys * kHeads);  // [kWarps, kHeads]
 
-  // Lets the merge kernel (if any) be scheduled once every CTA here has started; it waits for
-  // this grid's results itself.
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+  // Lets the merge kernel (if any) or the next layer's kernel be scheduled once every CTA here has
+  // started; they wait for this grid's results themselves.
+  AllowDependentLaunch();
 
   const PagedAttentionParams& p = a.p;
   const int kv_ctas = p.num_kv_heads * a.kv_slices;
@@ -49,6 +49,9 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   const bool direct = pos + 1 - first <= a.split_keys;  // the token's whole range is this split
   const int* block_table = p.block_tables + static_cast<int64_t>(p.token_seq[token]) * p.max_blocks_per_seq;
 
+  // Positions, sequences and block tables are the step's upload; q and the cache come from the
+  // kernels before this one.
+  WaitForPrerequisites();
   // The queries, fp32, pre-scaled so that scores come out in log2 units.
   {
     const float q_scale = p.scale * kLog2E;

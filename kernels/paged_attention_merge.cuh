@@ -21,8 +21,9 @@ __global__ void __launch_bounds__(kMergeWarps * kWarpSize) MergeSplitsKernel(con
   const int pos = p.positions[token];
   const int keys = pos + 1 - FirstKey(pos, p.sliding_window);
   const int splits = (keys - 1) / a.split_keys + 1;
+  AllowDependentLaunch();
   if (splits <= 1) return;
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");  // the attention kernel's partials are complete
+  WaitForPrerequisites();  // the attention kernel's partials are complete
 
   const int warp = threadIdx.x / kWarpSize;
   const int lane = threadIdx.x % kWarpSize;

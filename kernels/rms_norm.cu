@@ -1,5 +1,7 @@
 #include "kernels/rms_norm.h"
 
+#include "kernels/pdl.cuh"
+
 namespace specd::kernels {
 namespace {
 
@@ -25,6 +27,8 @@ __device__ float BlockSum(float value) {
 
 // Each thread keeps its slice of the (residual-added) row in registers between the two passes.
 __global__ void __launch_bounds__(kThreads) RmsNormKernel(RmsNormParams p) {
+  AllowDependentLaunch();
+  WaitForPrerequisites();
   const int vectors = p.hidden_size / kVectorElements;
   const size_t row = static_cast<size_t>(blockIdx.x) * p.hidden_size;
   const auto* input = reinterpret_cast<const uint4*>(p.input + row);
@@ -75,8 +79,7 @@ cudaError_t LaunchRmsNorm(const RmsNormParams& params, cudaStream_t stream) {
     return cudaErrorInvalidValue;
   }
   if (params.num_tokens == 0) return cudaSuccess;
-  RmsNormKernel<<<params.num_tokens, kThreads, 0, stream>>>(params);
-  return cudaGetLastError();
+  return LaunchWithPdl(RmsNormKernel, params.num_tokens, kThreads, 0, stream, params);
 }
 
 }  // namespace specd::kernels

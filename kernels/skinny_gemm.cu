@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "kernels/pdl.cuh"
+
 namespace specd::kernels {
 namespace {
 
@@ -36,47 +38,57 @@ __device__ float WarpSum(float value) {
 
 // Warp w of block b owns features (b * kWarps + w) * kFeatures + f, read together for more loads
 // in flight; its lanes stride over the 16-byte vectors of `in`, weights streamed once (no L1
-// allocation), x re-read from L1/L2.
+// allocation), x re-read from L2. The first batch of weight loads is issued before waiting for
+// the kernel that writes x (pdl.cuh): for narrow products that is all of a warp's weights.
 template <int kRows, int kFeatures>
 __global__ void __launch_bounds__(kWarps * 32) SkinnyGemmKernel(SkinnyGemmParams p) {
-  constexpr int kRowsPerWarp = kFeatures;
   constexpr int kUnroll = kLoadsInFlight / kFeatures;  // loads per feature in flight
   const int lane = threadIdx.x % 32;
-  const int first_feature = (blockIdx.x * kWarps + threadIdx.x / 32) * kRowsPerWarp;
+  const int first_feature = (blockIdx.x * kWarps + threadIdx.x / 32) * kFeatures;
   if (first_feature >= p.out) return;
   const int vectors = p.in / kVector;
   const auto* x = reinterpret_cast<const uint4*>(p.x);  // [rows, vectors]
-  const uint4* w[kRowsPerWarp];                          // one [vectors] row per feature
+  const uint4* w[kFeatures];                             // one [vectors] row per feature
 #pragma unroll
-  for (int f = 0; f < kRowsPerWarp; ++f) {
+  for (int f = 0; f < kFeatures; ++f) {
     const int feature = min(first_feature + f, p.out - 1);  // a tail warp repeats the last feature
     w[f] = reinterpret_cast<const uint4*>(p.w) + static_cast<int64_t>(feature) * vectors;
   }
-  float acc[kRowsPerWarp][kRows] = {};
-  for (int base = lane; base < vectors; base += 32 * kUnroll) {
-    Bf16x8 weights[kRowsPerWarp][kUnroll];
+  Bf16x8 weights[kFeatures][kUnroll];  // the batch of vectors [base, base + 32 * kUnroll)
+  const auto load_weights = [&](int base) {
 #pragma unroll
-    for (int f = 0; f < kRowsPerWarp; ++f) {
+    for (int f = 0; f < kFeatures; ++f) {
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
         const int v = base + u * 32;
         weights[f][u].raw = v < vectors ? __ldcs(w[f] + v) : make_uint4(0, 0, 0, 0);
       }
     }
+  };
+  load_weights(lane);
+  WaitForPrerequisites();
+  float acc[kFeatures][kRows] = {};
+  for (int base = lane; base < vectors;) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int v = base + u * 32;
       if (v >= vectors) break;
 #pragma unroll
       for (int r = 0; r < kRows; ++r) {
-        const Bf16x8 xv{__ldg(x + static_cast<int64_t>(r) * vectors + v)};
+        // A coherent load, not the read-only path: x is written by the kernel this one may
+        // overlap (PDL).
+        const Bf16x8 xv{x[static_cast<int64_t>(r) * vectors + v]};
 #pragma unroll
-        for (int f = 0; f < kRowsPerWarp; ++f) acc[f][r] += Dot8(weights[f][u], xv);
+        for (int f = 0; f < kFeatures; ++f) acc[f][r] += Dot8(weights[f][u], xv);
       }
     }
+    base += 32 * kUnroll;
+    if (base < vectors) load_weights(base);
   }
+  // Only now: the next kernel's CTAs would hold SM slots and bandwidth while this one streams.
+  AllowDependentLaunch();
 #pragma unroll
-  for (int f = 0; f < kRowsPerWarp; ++f) {
+  for (int f = 0; f < kFeatures; ++f) {
     const int feature = first_feature + f;
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
@@ -96,12 +108,8 @@ cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
     return cudaErrorInvalidValue;
   }
   const int blocks_of_two = (p.out + 2 * kWarps - 1) / (2 * kWarps);
-  if (blocks_of_two >= kMinBlocks) {
-    SkinnyGemmKernel<kRows, 2><<<blocks_of_two, kWarps * 32, 0, stream>>>(p);
-  } else {
-    SkinnyGemmKernel<kRows, 1><<<(p.out + kWarps - 1) / kWarps, kWarps * 32, 0, stream>>>(p);
-  }
-  return cudaGetLastError();
+  if (blocks_of_two >= kMinBlocks) return LaunchWithPdl(SkinnyGemmKernel<kRows, 2>, blocks_of_two, kWarps * 32, 0, stream, p);
+  return LaunchWithPdl(SkinnyGemmKernel<kRows, 1>, (p.out + kWarps - 1) / kWarps, kWarps * 32, 0, stream, p);
 }
 
 bool Aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }

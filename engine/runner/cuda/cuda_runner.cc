@@ -171,11 +171,12 @@ Status CudaRunner::AllocateKvCache(const CudaRunnerOptions& options) {
   return OkStatus();
 }
 
-// residual += input; normed = rmsnorm(residual) * weight
-Status CudaRunner::RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens) {
+// residual += branch; normed = rmsnorm(residual) * weight. A null branch normalizes the residual
+// stream as it stands (the embeddings, before the first layer).
+Status CudaRunner::RunNorm(const __nv_bfloat16* branch, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens) {
   kernels::RmsNormParams p;
-  p.input = input;
-  p.residual = residual_.get();
+  p.input = branch != nullptr ? branch : residual_.get();
+  p.residual = branch != nullptr ? residual_.get() : nullptr;
   p.weight = weight.get();
   p.output = normed_.get();
   p.num_tokens = static_cast<int>(tokens);
@@ -330,13 +331,11 @@ std::optional<StepInputs::Shape> CudaRunner::GraphShape(const SchedulerOutput& b
 
 Status CudaRunner::EnqueueForward(int64_t logit_rows) {
   const int64_t tokens = inputs_->shape().capacity;
-  kernels::EmbeddingParams embed{inputs_->token_ids(), weights_.embedding.get(), branch_out_.get(),
+  // The embeddings start the residual stream.
+  kernels::EmbeddingParams embed{inputs_->token_ids(), weights_.embedding.get(), residual_.get(),
                                  static_cast<int>(tokens), static_cast<int>(config_.hidden_size)};
   SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchEmbedding(embed, stream_), "embedding"));
-  // The first norm adds the embedding to a zero residual, which makes it the residual stream.
-  const size_t residual_bytes = static_cast<size_t>(tokens * config_.hidden_size) * sizeof(__nv_bfloat16);
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(residual_.get(), 0, residual_bytes, stream_), "clearing the residual"));
-  SPECD_RETURN_IF_ERROR(RunNorm(branch_out_.get(), weights_.layers[0].input_norm, tokens));
+  SPECD_RETURN_IF_ERROR(RunNorm(nullptr, weights_.layers[0].input_norm, tokens));
   for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) SPECD_RETURN_IF_ERROR(RunLayer(layer, tokens));
   if (logit_rows == 0) return OkStatus();
   kernels::GatherRowsParams gather{normed_.get(), inputs_->logit_rows(), logit_inputs_.get(),

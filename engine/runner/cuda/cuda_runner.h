@@ -95,7 +95,7 @@ class CudaRunner : public ModelRunner {
   std::optional<StepInputs::Shape> GraphShape(const SchedulerOutput& batch, const StepInputs::Shape& exact) const;
   Status RunLayer(int64_t layer, int64_t tokens);
   Status RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache);
-  Status RunNorm(const __nv_bfloat16* input, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
+  Status RunNorm(const __nv_bfloat16* branch, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
   std::vector<Piece> SplitBatch(const SchedulerOutput& batch) const;
   Status Forward(const Piece& piece, ModelOutput& output);
   // The forward pass over the packed inputs' shape, up to `logit_rows` rows of logits_. Enqueued
