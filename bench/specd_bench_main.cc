@@ -5,6 +5,7 @@
 //
 // Subcommands are looked up by name, so that others (a benchmark list, runs of named targets)
 // can join `load`. Exit codes: 0 done; 1 the run failed; 2 a usage or preset error.
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ constexpr char kUsage[] =
     "  load   send a workload preset's requests to a server and report latency and throughput\n\n";
 
 int Load(const std::vector<std::string>& args) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end()) {
+    std::cout << kUsage << kLoadUsage;
+    return 0;
+  }
   auto options = ParseLoadOptions(args);
   if (!options.ok()) {
     std::cerr << "specd-bench load: " << options.status().message() << "\n\n" << kUsage << kLoadUsage;
@@ -34,9 +39,13 @@ int Load(const std::vector<std::string>& args) {
 }
 
 int Main(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+  if (args.empty()) {
+    std::cerr << kUsage << kLoadUsage;
+    return kExitUsage;
+  }
+  if (args[0] == "--help" || args[0] == "-h") {
     std::cout << kUsage << kLoadUsage;
-    return args.empty() ? kExitUsage : 0;
+    return 0;
   }
   if (args[0].rfind("--", 0) == 0) return Load(args);  // no subcommand: load
   if (args[0] == "load") return Load(std::vector<std::string>(args.begin() + 1, args.end()));
