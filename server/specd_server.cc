@@ -105,6 +105,7 @@ StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string
         .cuda_graphs = config_.cuda_graphs}));
     return std::unique_ptr<ModelRunner>(std::move(runner));
 #else
+    static_cast<void>(reserved_bytes_per_block);
     return UnimplementedError("this build has no CUDA runner (configured with SPECD_WITH_CUDA=OFF)");
 #endif
   }

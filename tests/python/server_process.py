@@ -36,6 +36,7 @@ class ServerProcess:
         self._channel = None
         self._dir = None
         self.port = None
+        self.metrics_port = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -56,7 +57,8 @@ class ServerProcess:
             self._check_alive_until(deadline, "writing the port file")
             time.sleep(0.02)
         with open(port_file) as f:
-            self.port = json.load(f)["grpc_port"]
+            ports = json.load(f)
+        self.port, self.metrics_port = ports["grpc_port"], ports["metrics_port"]
         self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         self.generation = s.generation_grpc.GenerationStub(self._channel)
         self.admin = s.admin_grpc.AdminStub(self._channel)

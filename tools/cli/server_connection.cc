@@ -6,10 +6,10 @@
 
 namespace specd::cli {
 
-StatusOr<ConnectionOptions> ConnectionOptionsFromFlags(const FlagParser& flags) {
+StatusOr<ConnectionOptions> ConnectionOptionsFromFlags(const FlagParser& flags, const std::string& address_flag) {
   ConnectionOptions options;
-  options.address = flags.GetString("server", kDefaultServer);
-  if (options.address.empty()) return InvalidArgumentError("--server must be HOST:PORT, got ''");
+  options.address = flags.GetString(address_flag, kDefaultServer);
+  if (options.address.empty()) return InvalidArgumentError("--" + address_flag + " must be HOST:PORT, got ''");
   if (flags.Has("timeout-s")) {
     SPECD_ASSIGN_OR_RETURN(const double seconds, flags.GetDouble("timeout-s", 0.0));
     if (!(seconds > 0.0) || !std::isfinite(seconds)) {

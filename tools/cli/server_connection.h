@@ -1,6 +1,7 @@
 // ServerConnection: the gRPC channel to one `specd serve` and its three service stubs
 // (specd.v1.Generation, specd.v1.Admin, grpc.health.v1.Health), plus the per-call deadline
-// of --timeout-s. Used from specd-cli's one thread.
+// of --timeout-s. Used from specd-cli's one thread, and by specd-bench (whose streams call
+// Prepare and the stubs from several threads: gRPC stubs are thread-safe, Prepare is const).
 #pragma once
 
 #include <memory>
@@ -24,8 +25,10 @@ struct ConnectionOptions {
   std::optional<double> timeout_seconds;     // --timeout-s X (> 0); none: no deadline
 };
 
-// Reads --server and --timeout-s. INVALID_ARGUMENT for an empty address or a timeout <= 0.
-StatusOr<ConnectionOptions> ConnectionOptionsFromFlags(const FlagParser& flags);
+// Reads --server (or the flag named `address_flag`: specd-bench's --target) and --timeout-s.
+// INVALID_ARGUMENT for an empty address or a timeout <= 0.
+StatusOr<ConnectionOptions> ConnectionOptionsFromFlags(const FlagParser& flags,
+                                                       const std::string& address_flag = "server");
 
 class ServerConnection {
  public:
