@@ -11,12 +11,8 @@ import sys
 
 DECODE_TARGET_TB_S = {(32, 4096): 2.5, (1, 65536): 2.5, (1, 8192): 1.8}
 PREFILL_TARGET_TFLOP_S = 350
-DECODE_TARGET_MS = {"llama-3.1-8b": 7.0}
-
-
-def load(out, name):
-    with open(os.path.join(out, name)) as f:
-        return json.load(f)
+DECODE_TARGET_MS = {"llama-3.2-1b": 1.0, "llama-3.1-8b": 5.9}  # issue 8, with CUDA graphs
+VERIFY_TARGET_RATIO = {5: 1.1}  # a verify step of k + 1 = 5 tokens against a single-token step
 
 
 def attention_rows(out):
@@ -36,40 +32,109 @@ def attention_rows(out):
     return rows
 
 
+def decode_row(out, name):
+    """The one row of a batch-1, single-token run of specd_bench_model_decode."""
+    rows = load(out, name)
+    assert len(rows) == 1 and rows[0]["batch"] == 1 and rows[0]["step_tokens"] == 1, name
+    return rows[0]
+
+
 def decode_rows(out):
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
-        s = load(out, f"decode_specd_{shape}.json")
+        s = decode_row(out, f"decode_specd_{shape}.json")
         target = DECODE_TARGET_MS.get(shape)
         for t in load(out, f"decode_torch_{shape}.json"):
-            rows.append({"case": f"decode batch 1, {shape}", "unit": "ms_per_token", "specd": s["ms_per_token_mean"],
-                         "baseline": t["implementation"], "baseline_value": t["ms_per_token_mean"],
-                         "ratio": t["ms_per_token_mean"] / s["ms_per_token_mean"],
+            rows.append({"case": f"decode batch 1, {shape}, CUDA graphs", "unit": "ms_per_token",
+                         "specd": s["ms_per_step_mean"], "baseline": t["implementation"],
+                         "baseline_value": t["ms_per_token_mean"], "ratio": t["ms_per_token_mean"] / s["ms_per_step_mean"],
                          "fraction_of_weight_read_limit": s["fraction_of_limit"],
                          "copy_bandwidth_tb_per_s": s["copy_bandwidth_tb_per_s"], "target": target,
-                         "meets_target": None if target is None else s["ms_per_token_mean"] <= target})
+                         "meets_target": None if target is None else s["ms_per_step_mean"] <= target})
     return rows
 
 
-def tuning_rows(out):
+def baseline_rows(out):
+    """specd against itself: without CUDA graphs, and with cuBLASLt's heuristic for small GEMMs."""
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
-        tuned, untuned = load(out, f"decode_specd_{shape}.json"), load(out, f"decode_specd_{shape}_untuned.json")
-        rows.append({"case": f"decode batch 1, {shape}", "unit": "ms_per_token", "specd": tuned["ms_per_token_mean"],
-                     "baseline": "specd, cuBLASLt heuristic for small GEMMs", "baseline_value": untuned["ms_per_token_mean"],
-                     "ratio": untuned["ms_per_token_mean"] / tuned["ms_per_token_mean"], "target": None,
-                     "meets_target": None})
+        graphs = decode_row(out, f"decode_specd_{shape}.json")
+        for suffix, baseline in (("eager", "specd without CUDA graphs"),
+                                 ("untuned", "specd, cuBLASLt heuristic for small GEMMs")):
+            other = decode_row(out, f"decode_specd_{shape}_{suffix}.json")
+            rows.append({"case": f"decode batch 1, {shape}, CUDA graphs", "unit": "ms_per_token",
+                         "specd": graphs["ms_per_step_mean"], "baseline": baseline,
+                         "baseline_value": other["ms_per_step_mean"],
+                         "ratio": other["ms_per_step_mean"] / graphs["ms_per_step_mean"],
+                         "fraction_of_weight_read_limit": graphs["fraction_of_limit"],
+                         "baseline_fraction_of_weight_read_limit": other["fraction_of_limit"],
+                         "target": None, "meets_target": None})
+    return rows
+
+
+def host_gap_rows(out):
+    rows = []
+    for shape in ("llama-3.2-1b", "llama-3.1-8b"):
+        for suffix, mode in (("", "CUDA graphs"), ("_eager", "eager")):
+            r = decode_row(out, f"decode_specd_{shape}{suffix}.json")
+            rows.append({"case": f"host gap before a step, batch 1, {shape}, {mode}", "unit": "fraction",
+                         "specd": r["host_gap_fraction"], "baseline": "GPU time of the step (ms)",
+                         "baseline_value": r["step_gpu_ms_mean"], "ratio": r["host_gap_ms_mean"],
+                         "target": None, "meets_target": None})
+    return rows
+
+
+def throughput_rows(out):
+    rows = []
+    for r in load(out, "decode_specd_throughput_llama-3.1-8b.json"):
+        rows.append({"case": f'decode batch {r["batch"]}, llama-3.1-8b, {r["prompt_tokens"]}-token contexts',
+                     "unit": "tokens_per_s", "specd": r["computed_tokens_per_s"],
+                     "baseline": "weights + KV read once at copy bandwidth (ms)", "baseline_value": r["bandwidth_limit_ms"],
+                     "ratio": r["fraction_of_limit"], "ms_per_step": r["ms_per_step_mean"],
+                     "target": None, "meets_target": None})
+    return rows
+
+
+def verify_rows(out):
+    runs = load(out, "decode_specd_verify_llama-3.1-8b.json")
+    single = next(r for r in runs if r["step_tokens"] == 1)
+    rows = []
+    for r in runs:
+        ratio = r["ms_per_step_mean"] / single["ms_per_step_mean"]
+        target = VERIFY_TARGET_RATIO.get(r["step_tokens"])
+        rows.append({"case": f'verify step of {r["step_tokens"]} tokens, batch 1, llama-3.1-8b', "unit": "ms_per_step",
+                     "specd": r["ms_per_step_mean"], "baseline": "single-token step",
+                     "baseline_value": single["ms_per_step_mean"], "ratio": ratio, "target": target,
+                     "meets_target": None if target is None else ratio <= target})
+    return rows
+
+
+def spec_rows(out):
+    runs = load(out, "spec_decode_cuda.json")["rows"]
+    rows = []
+    for batch in (1, 8):
+        plain = next(r for r in runs if r["batch"] == batch and r["method"] == "none")
+        for r in runs:
+            if r["batch"] != batch or r["method"] == "none" or r["max_batch_size"] != 32:
+                continue
+            rows.append({"case": f'speculative {r["method"]} k={r["k"]}, batch {batch}, bundled pair', "unit": "tokens_per_s",
+                         "specd": r["tokens_per_second"], "baseline": "plain decoding",
+                         "baseline_value": plain["tokens_per_second"],
+                         "ratio": r["tokens_per_second"] / plain["tokens_per_second"],
+                         "mean_accepted_length": r["mean_accepted_length"], "target": None, "meets_target": None})
     return rows
 
 
 def main():
     out = sys.argv[1]
     card = load(out, "attention_specd.json")[0]["card"]
-    rows = attention_rows(out) + decode_rows(out) + tuning_rows(out)
+    rows = (attention_rows(out) + decode_rows(out) + baseline_rows(out) + host_gap_rows(out) +
+            throughput_rows(out) + verify_rows(out) + spec_rows(out))
     key = re.sub(r"[^a-z0-9]+", "_", card.lower()).strip("_")
     with open(os.path.join(out, f"cuda_runner_{key}.json"), "w") as f:
         json.dump({"card": card, "rows": rows}, f, indent=2)
-    print(f"\n{card}; ratio = specd's speed / the baseline's (higher is better for specd)")
+    print(f"\n{card}; ratio = specd's speed / the baseline's (higher is better for specd); for throughput rows\n"
+          "the fraction of the bandwidth limit, for host-gap rows the gap in ms, for verify rows the cost ratio")
     print(f'{"case":50} {"unit":13} {"specd":>9} {"baseline":>9} {"ratio":>6} {"target":>7}  baseline')
     for r in rows:
         target = "" if r["target"] is None else f'{r["target"]:g}'

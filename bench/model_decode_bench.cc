@@ -1,24 +1,33 @@
-// Batch-1 decode with the whole model on the CUDA runner, random weights in a real model's shapes
-// (bench/shapes/<name>/config.json, made on the GPU): a prompt of --prompt random tokens in one
-// prefill step, then --new-tokens greedy decode steps, each a full ModelRunner::Execute (one
-// upload, every layer, logits to the host, the greedy token sampled on the GPU as the engine
-// does). Decode steps replay CUDA graphs unless --no-cuda-graphs. One untimed warm-up generation
-// first (cuBLASLt plans, graph capture). The limit a step is compared with is reading the weights
-// once at the card's device-to-device copy bandwidth, measured in the same run. The runner's
-// step timer (step_timer.h) gives each decode step's GPU time and the GPU's idle time before it:
-// the host gap between steps. Prints a JSON row and writes it.
+// Decode with the whole model on the CUDA runner, random weights in a real model's shapes
+// (bench/shapes/<name>/config.json, made on the GPU). Each of the largest batch's sequences gets
+// a prompt of --prompt random tokens (prefilled once, untimed); then for each batch size B in
+// --batches and each step width T in --step-tokens, --new-tokens steps in which the first B
+// sequences bring T tokens each: T = 1 is plain decode (the greedy token sampled on the GPU, as
+// the engine does); T = k + 1 is a speculative verify step of k one-hot drafts (verified on the
+// GPU; the bench then moves every sequence T positions on, whatever was accepted, so each step
+// has the same shape). Each step is a full ModelRunner::Execute (one upload, every layer, logits
+// to the host, sampling). Steps replay CUDA graphs unless --no-cuda-graphs; two untimed steps
+// first capture them. The runner's step timer (step_timer.h) gives each step's GPU time and the
+// GPU's idle time before it: the host gap between steps.
+//
+// The limit a step is compared with: reading the weights once plus the batch's KV cache (the
+// context's K and V rows of every layer, at the run's mean length), at the card's
+// device-to-device copy bandwidth measured in the same run.
 //
 // --no-fast-small-gemms keeps cuBLASLt's heuristic choice for every product (the "before" of our
 // skinny GEMM kernel and of timing cuBLASLt's candidates).
 //
-// usage: specd_bench_model_decode --shape DIR [--prompt 128] [--new-tokens 256] [--no-fast-small-gemms]
-//                                 [--no-cuda-graphs] [--out FILE]
+// usage: specd_bench_model_decode --shape DIR [--prompt 128] [--new-tokens 256] [--batches 1,8,...]
+//            [--step-tokens 1,5,...] [--no-fast-small-gemms] [--no-cuda-graphs] [--out FILE]
+// Prints one JSON row per (batch, step width); --out writes them as a JSON array. computed_tokens_per_s
+// counts B * T tokens a step: decode throughput for T = 1.
 #include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <numeric>
 #include <random>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -32,57 +41,42 @@ namespace specd {
 namespace {
 
 constexpr int64_t kBlockSize = 16;
+constexpr int64_t kMaxStepTokens = 2048;  // the runner's activations; prefill runs in pieces of this
+constexpr int kCaptureSteps = 2;
 constexpr size_t kCopyBytes = size_t{1} << 30;
 
 using Clock = std::chrono::steady_clock;
 
-double Milliseconds(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+struct Sequence {
+  std::vector<int32_t> tokens;  // prompt, then whatever the steps fed
+  std::vector<int32_t> blocks;
+  size_t prompt_length = 0;
+};
 
-struct Timings {
-  double prefill_ms = 0;
-  std::vector<double> decode_ms;  // one per decode step, wall clock around Execute
-  std::vector<double> gpu_ms;     // the decode steps' GPU time (StepTimer)
-  std::vector<double> gap_ms;     // the GPU's idle time before each decode step
+struct Run {
+  int64_t batch = 0;
+  int64_t step_tokens = 0;
+  std::vector<double> step_ms;  // wall clock around Execute
+  std::vector<double> gpu_ms;   // StepTimer
+  std::vector<double> gap_ms;   // the GPU's idle time before the step
+  double mean_context = 0;      // tokens in the cache per sequence, averaged over the steps
 };
 
 double Mean(const std::vector<double>& values) {
   return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
 }
 
-// One generation: prefill the prompt, then greedy decode steps.
-Timings Generate(CudaRunner& runner, const std::vector<int32_t>& prompt, int64_t new_tokens) {
-  SamplingParams greedy;
-  greedy.temperature = 0.0f;
-  std::vector<int32_t> tokens = prompt;
-  std::vector<int32_t> blocks((prompt.size() + static_cast<size_t>(new_tokens)) / kBlockSize + 1);
-  std::iota(blocks.begin(), blocks.end(), 0);
-  Timings timings;
-  for (int64_t step = 0; step <= new_tokens; ++step) {
-    const size_t start = step == 0 ? 0 : tokens.size() - 1;
-    ScheduledSequence seq;
-    seq.token_ids = std::span<const int32_t>(tokens).subspan(start);
-    seq.start_position = static_cast<int64_t>(start);
-    seq.block_table = blocks;
-    seq.logits_indices = {static_cast<int32_t>(tokens.size() - start - 1)};
-    const std::span<const int32_t> generated = std::span<const int32_t>(tokens).subspan(prompt.size());
-    seq.sampling = SamplingRow{.logits = {}, .params = &greedy, .seed = 0, .prompt_token_ids = prompt,
-                               .output_token_ids = generated, .eos_token_ids = {}};
-    const auto begin = Clock::now();
-    auto output = runner.Execute(SchedulerOutput{{seq}});
-    SPECD_CHECK(output.ok()) << output.status().ToString();
-    SPECD_CHECK(output->sampled.size() == 1 && output->sampled[0].size() == 1) << "no sampled token";
-    tokens.push_back(output->sampled[0][0].token);
-    const double ms = Milliseconds(Clock::now() - begin);
-    if (step == 0) {
-      timings.prefill_ms = ms;
-      continue;
-    }
-    timings.decode_ms.push_back(ms);
-    const StepTiming& timing = *runner.last_step_timing();
-    timings.gpu_ms.push_back(timing.gpu_ms);
-    timings.gap_ms.push_back(timing.idle_before_ms.value_or(0.0));
-  }
-  return timings;
+double Percentile(std::vector<double> values, double fraction) {
+  std::sort(values.begin(), values.end());
+  return values[static_cast<size_t>(fraction * static_cast<double>(values.size() - 1))];
+}
+
+std::vector<int64_t> ParseList(const std::string& text) {
+  std::vector<int64_t> values;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) values.push_back(std::stoll(item));
+  SPECD_CHECK(!values.empty()) << "an empty list";
+  return values;
 }
 
 // Bytes per second of a 1 GiB device-to-device copy, counting the read and the write.
@@ -99,51 +93,160 @@ double CopyBandwidth() {
   return 2.0 * kCopyBytes * kRepeats / std::chrono::duration<double>(Clock::now() - begin).count();
 }
 
-double Percentile(std::vector<double> values, double fraction) {
-  std::sort(values.begin(), values.end());
-  return values[static_cast<size_t>(fraction * static_cast<double>(values.size() - 1))];
+class DecodeBench {
+ public:
+  DecodeBench(CudaRunner& runner, int64_t vocab) : runner_(runner), token_(0, static_cast<int32_t>(vocab - 1)) {
+    greedy_.temperature = 0.0f;
+  }
+
+  // Sequence s owns blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq). Prompts go in steps of
+  // at most kMaxStepTokens tokens.
+  void Prefill(int64_t count, int64_t prompt_length, int64_t blocks_per_seq) {
+    SPECD_CHECK(prompt_length <= kMaxStepTokens) << "prompts longer than " << kMaxStepTokens;
+    for (int64_t s = 0; s < count; ++s) {
+      Sequence seq;
+      seq.tokens = RandomTokens(prompt_length);
+      seq.prompt_length = seq.tokens.size();
+      seq.blocks.resize(static_cast<size_t>(blocks_per_seq));
+      std::iota(seq.blocks.begin(), seq.blocks.end(), static_cast<int32_t>(s * blocks_per_seq));
+      sequences_.push_back(std::move(seq));
+    }
+    SchedulerOutput batch;
+    for (const Sequence& seq : sequences_) {
+      if (static_cast<int64_t>(batch.sequences.size() + 1) * prompt_length > kMaxStepTokens) {
+        Execute(batch);
+        batch.sequences.clear();
+      }
+      ScheduledSequence scheduled;
+      scheduled.token_ids = seq.tokens;
+      scheduled.block_table = seq.blocks;
+      scheduled.logits_indices = {static_cast<int32_t>(seq.tokens.size() - 1)};
+      batch.sequences.push_back(scheduled);
+    }
+    Execute(batch);
+  }
+
+  Run Measure(int64_t batch, int64_t step_tokens, int64_t steps) {
+    for (int i = 0; i < kCaptureSteps; ++i) Step(batch, step_tokens);
+    Run run;
+    run.batch = batch;
+    run.step_tokens = step_tokens;
+    for (int64_t i = 0; i < steps; ++i) {
+      run.mean_context += static_cast<double>(sequences_[0].tokens.size()) / static_cast<double>(steps);
+      const auto begin = Clock::now();
+      Step(batch, step_tokens);
+      run.step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
+      const StepTiming& timing = *runner_.last_step_timing();
+      run.gpu_ms.push_back(timing.gpu_ms);
+      run.gap_ms.push_back(timing.idle_before_ms.value_or(0.0));
+    }
+    return run;
+  }
+
+ private:
+  std::vector<int32_t> RandomTokens(int64_t count) {
+    std::vector<int32_t> tokens(static_cast<size_t>(count));
+    for (auto& t : tokens) t = token_(rng_);
+    return tokens;
+  }
+
+  void Execute(const SchedulerOutput& batch) {
+    const auto output = runner_.Execute(batch);
+    SPECD_CHECK(output.ok()) << output.status().ToString();
+  }
+
+  // The first `batch` sequences each bring step_tokens new tokens (the last step_tokens - 1 as
+  // one-hot drafts), all with logits, and one sampling row.
+  void Step(int64_t batch, int64_t step_tokens) {
+    SchedulerOutput scheduled_batch;
+    for (int64_t s = 0; s < batch; ++s) {
+      Sequence& seq = sequences_[static_cast<size_t>(s)];
+      const size_t start = seq.tokens.size();
+      const std::vector<int32_t> fed = RandomTokens(step_tokens);
+      seq.tokens.insert(seq.tokens.end(), fed.begin(), fed.end());
+      SPECD_CHECK(static_cast<int64_t>(seq.tokens.size()) <= static_cast<int64_t>(seq.blocks.size()) * kBlockSize)
+          << "sequence " << s << " ran out of blocks";
+      ScheduledSequence scheduled;
+      scheduled.token_ids = std::span<const int32_t>(seq.tokens).subspan(start);
+      scheduled.start_position = static_cast<int64_t>(start);
+      scheduled.block_table = seq.blocks;
+      for (int32_t i = 0; i < step_tokens; ++i) scheduled.logits_indices.push_back(i);
+      scheduled.num_draft_tokens = static_cast<int32_t>(step_tokens - 1);
+      const std::span<const int32_t> all(seq.tokens);
+      scheduled.sampling = SamplingRow{.logits = {}, .params = &greedy_, .seed = 0,
+                                       .prompt_token_ids = all.first(seq.prompt_length),
+                                       .output_token_ids = all.subspan(seq.prompt_length, start + 1 - seq.prompt_length),
+                                       .eos_token_ids = {}};
+      scheduled_batch.sequences.push_back(scheduled);
+    }
+    Execute(scheduled_batch);
+  }
+
+  CudaRunner& runner_;
+  SamplingParams greedy_;
+  std::mt19937 rng_{7};
+  std::uniform_int_distribution<int32_t> token_;
+  std::vector<Sequence> sequences_;
+};
+
+nlohmann::json Row(const Run& run, const ModelConfig& config, double weight_bytes, double copy_bandwidth) {
+  const double kv_bytes_per_token = 2.0 * static_cast<double>(config.num_hidden_layers * config.kv_size()) * 2;
+  const double kv_bytes = kv_bytes_per_token * run.mean_context * static_cast<double>(run.batch);
+  const double mean = Mean(run.step_ms), gap = Mean(run.gap_ms), gpu = Mean(run.gpu_ms);
+  const double limit_ms = (weight_bytes + kv_bytes) / copy_bandwidth * 1e3;
+  return {{"batch", run.batch}, {"step_tokens", run.step_tokens}, {"mean_context", run.mean_context},
+          {"ms_per_step_mean", mean}, {"ms_per_step_p50", Percentile(run.step_ms, 0.5)},
+          {"ms_per_step_p90", Percentile(run.step_ms, 0.9)},
+          {"computed_tokens_per_s", static_cast<double>(run.batch * run.step_tokens) / (mean * 1e-3)},
+          {"kv_bytes_per_step", kv_bytes}, {"bandwidth_limit_ms", limit_ms}, {"fraction_of_limit", limit_ms / mean},
+          {"step_gpu_ms_mean", gpu}, {"host_gap_ms_mean", gap}, {"host_gap_ms_p90", Percentile(run.gap_ms, 0.9)},
+          {"host_gap_fraction", gap / (gap + gpu)}};
 }
 
 int Main(int argc, char** argv) {
-  FlagParser flags({"shape", "prompt", "new-tokens", "out"}, {"no-fast-small-gemms", "no-cuda-graphs"});
+  FlagParser flags({"shape", "prompt", "new-tokens", "batches", "step-tokens", "out"},
+                   {"no-fast-small-gemms", "no-cuda-graphs"});
   SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
   const std::string shape = flags.GetString("shape", "");
   const int64_t prompt_length = flags.GetInt("prompt", 128).value();
-  const int64_t new_tokens = flags.GetInt("new-tokens", 256).value();
+  const int64_t steps = flags.GetInt("new-tokens", 256).value();
+  const std::vector<int64_t> batches = ParseList(flags.GetString("batches", "1"));
+  const std::vector<int64_t> widths = ParseList(flags.GetString("step-tokens", "1"));
+  const bool cuda_graphs = !flags.GetSwitch("no-cuda-graphs");
+  const bool fast_small_gemms = !flags.GetSwitch("no-fast-small-gemms");
   SetLogLevel("warn");
   auto config = LoadModelConfig(shape);
   SPECD_CHECK(config.ok()) << config.status().ToString();
-  const int64_t blocks = (prompt_length + new_tokens) / kBlockSize + 1;
-  const bool cuda_graphs = !flags.GetSwitch("no-cuda-graphs");
-  auto runner = CudaRunner::CreateWithRandomWeights(
-      *config, {.block_size = kBlockSize, .num_blocks = blocks, .max_num_tokens = prompt_length,
-                .fast_small_gemms = !flags.GetSwitch("no-fast-small-gemms"), .cuda_graphs = cuda_graphs,
-                .time_steps = true}, 1);
-  SPECD_CHECK(runner.ok()) << runner.status().ToString();
 
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(config->vocab_size - 1));
-  std::vector<int32_t> prompt(static_cast<size_t>(prompt_length));
-  for (auto& t : prompt) t = token(rng);
-  Generate(**runner, prompt, new_tokens);  // warm-up: every step shape captured
-  const Timings timings = Generate(**runner, prompt, new_tokens);
+  // Every run moves each of its sequences (capture + steps) * width positions on.
+  int64_t fed = 0;
+  for (int64_t width : widths) fed += (kCaptureSteps + steps) * width * static_cast<int64_t>(batches.size());
+  const int64_t blocks_per_seq = (prompt_length + fed) / kBlockSize + 1;
+  const int64_t num_seqs = *std::max_element(batches.begin(), batches.end());
+  auto runner = CudaRunner::CreateWithRandomWeights(
+      *config, {.block_size = kBlockSize, .num_blocks = blocks_per_seq * num_seqs, .max_num_tokens = kMaxStepTokens,
+                .fast_small_gemms = fast_small_gemms, .cuda_graphs = cuda_graphs, .time_steps = true}, 1);
+  SPECD_CHECK(runner.ok()) << runner.status().ToString();
+  DecodeBench bench(**runner, config->vocab_size);
+  bench.Prefill(num_seqs, prompt_length, blocks_per_seq);
 
   const double weight_bytes = static_cast<double>((*runner)->weight_bytes());
-  const double mean = Mean(timings.decode_ms);
-  const double gap = Mean(timings.gap_ms), gpu = Mean(timings.gpu_ms);
+  nlohmann::json rows = nlohmann::json::array();
+  std::vector<Run> runs;
+  for (int64_t batch : batches) {
+    for (int64_t width : widths) runs.push_back(bench.Measure(batch, width, steps));
+  }
   const double copy_bandwidth = CopyBandwidth();
-  const double limit_ms = weight_bytes / copy_bandwidth * 1e3;
-  const nlohmann::json result = {
-      {"benchmark", "model_decode"}, {"card", bench::GpuName()}, {"shape", shape},
-      {"weight_bytes", weight_bytes}, {"prompt_tokens", prompt_length}, {"new_tokens", new_tokens},
-      {"cuda_graphs", cuda_graphs}, {"fast_small_gemms", !flags.GetSwitch("no-fast-small-gemms")}, {"prefill_ms", timings.prefill_ms}, {"ms_per_token_mean", mean},
-      {"ms_per_token_p50", Percentile(timings.decode_ms, 0.5)},
-      {"ms_per_token_p90", Percentile(timings.decode_ms, 0.9)},
-      {"copy_bandwidth_tb_per_s", copy_bandwidth / 1e12}, {"weight_read_limit_ms", limit_ms}, {"fraction_of_limit", limit_ms / mean},
-      {"step_gpu_ms_mean", gpu}, {"host_gap_ms_mean", gap}, {"host_gap_ms_p90", Percentile(timings.gap_ms, 0.9)},
-      {"host_gap_fraction", gap / (gap + gpu)}};
-  std::cout << result.dump() << "\n";
-  if (flags.Has("out")) std::ofstream(flags.GetString("out", "")) << result.dump(2) << "\n";
+  for (const Run& run : runs) {
+    nlohmann::json row = Row(run, *config, weight_bytes, copy_bandwidth);
+    row.update({{"benchmark", "model_decode"}, {"card", bench::GpuName()}, {"shape", shape},
+                {"weight_bytes", weight_bytes}, {"prompt_tokens", prompt_length}, {"steps", steps},
+                {"cuda_graphs", cuda_graphs}, {"fast_small_gemms", fast_small_gemms},
+                {"copy_bandwidth_tb_per_s", copy_bandwidth / 1e12}});
+    std::cout << row.dump() << std::endl;
+    rows.push_back(row);
+  }
+  if (flags.Has("out")) std::ofstream(flags.GetString("out", "")) << rows.dump(2) << "\n";
   return 0;
 }
 

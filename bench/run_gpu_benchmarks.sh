@@ -1,20 +1,56 @@
 #!/usr/bin/env bash
 # The CUDA runner's benchmarks on the GPU machine, each next to PyTorch measured in the same call:
-# paged attention (decode bandwidth, prefill TFLOP/s) and whole-model batch-1 decode on random
-# weights in the Llama-3.2-1B and Llama-3.1-8B shapes. Binaries come built from here in .gpu/
-#   here:  ../shared/device/bundle-libs.sh build/bin/specd_bench_attention build/bin/specd_bench_model_decode .gpu/
+#   attention   paged attention kernels (decode TB/s, prefill TFLOP/s), PyTorch SDPA / FA2 / cuDNN
+#   decode      batch-1 decode, random weights in the Llama-3.2-1B and Llama-3.1-8B shapes: CUDA
+#               graphs, eager, cuBLASLt's heuristic for small GEMMs; the host gap between steps;
+#               transformers with a static cache
+#   throughput  8B decode at batch 1..256 with 1024-token contexts; 8B verify steps of 1..9 tokens
+#   spec        speculative decoding on the bundled pair (both models on the GPU), batch 1 and 8,
+#               k = 1..8
+#   report      bench/gpu_report.py: a table, and $OUT/cuda_runner_<card>.json for bench/results/
+# usage: bash bench/run_gpu_benchmarks.sh [PART ...]      (no PART: all of them, in this order)
+# Binaries come built from here in .gpu/:
+#   here:  ../shared/device/bundle-libs.sh build/bin/specd_bench_{attention,model_decode,spec_decode} .gpu/
 #   there: bash bench/run_gpu_benchmarks.sh      (with .gpu carried; raw results under $OUT)
-# Ends with bench/gpu_report.py: a table, and $OUT/cuda_runner_<card>.json for bench/results/.
+# A part's results stay under $OUT, so the parts can run in separate calls and the report read
+# them all from one folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/specd-gpu-bench}
 mkdir -p "$out"
 export LD_LIBRARY_PATH=$PWD/.gpu/lib:/usr/local/cuda/lib64 PYTHONUNBUFFERED=1
-.gpu/specd_bench_attention --out "$out/attention_specd.json"
-python3 bench/torch_attention_bench.py "$out/attention_torch.json"
-for shape in llama-3.2-1b llama-3.1-8b; do
-  .gpu/specd_bench_model_decode --shape bench/shapes/$shape --out "$out/decode_specd_$shape.json"
-  .gpu/specd_bench_model_decode --shape bench/shapes/$shape --no-fast-small-gemms --out "$out/decode_specd_${shape}_untuned.json"
-  python3 bench/torch_decode_bench.py bench/shapes/$shape "$out/decode_torch_$shape.json"
+decode=.gpu/specd_bench_model_decode
+
+attention() {
+  .gpu/specd_bench_attention --out "$out/attention_specd.json"
+  python3 bench/torch_attention_bench.py "$out/attention_torch.json"
+}
+
+decode() {
+  for shape in llama-3.2-1b llama-3.1-8b; do
+    $decode --shape bench/shapes/$shape --out "$out/decode_specd_$shape.json"
+    $decode --shape bench/shapes/$shape --no-cuda-graphs --out "$out/decode_specd_${shape}_eager.json"
+    $decode --shape bench/shapes/$shape --no-fast-small-gemms --out "$out/decode_specd_${shape}_untuned.json"
+    python3 bench/torch_decode_bench.py bench/shapes/$shape "$out/decode_torch_$shape.json"
+  done
+}
+
+throughput() {
+  $decode --shape bench/shapes/llama-3.1-8b --prompt 1024 --new-tokens 32 --batches 1,8,32,64,128,256 \
+    --out "$out/decode_specd_throughput_llama-3.1-8b.json"
+  $decode --shape bench/shapes/llama-3.1-8b --new-tokens 64 --step-tokens 1,2,3,4,5,6,7,8,9 \
+    --out "$out/decode_specd_verify_llama-3.1-8b.json"
+}
+
+spec() { .gpu/specd_bench_spec_decode --runner cuda --out "$out/spec_decode_cuda.json"; }
+
+report() { python3 bench/gpu_report.py "$out"; }
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(attention decode throughput spec report)
+for part in "${parts[@]}"; do
+  case "$part" in
+    attention|decode|throughput|spec|report) "$part" ;;
+    *) echo "run_gpu_benchmarks.sh: unknown part '$part' (attention, decode, throughput, spec, report)" >&2; exit 2 ;;
+  esac
 done
-python3 bench/gpu_report.py "$out"

@@ -1,11 +1,11 @@
 // Speculative decoding on the bundled pair (models/specd-code-target, drafted by
-// models/specd-code-draft or by n-gram lookup), on the CPU runner: tokens per second and mean
-// accepted length without speculation and for k = 1..8, at batch 1 and 8; and the effect of the
-// max_batch_size back-off at batch 16. Prompts: the 16 held-out code prompts of
-// tests/data/bundled_target/references.json, greedy, 48 new tokens each. Prints a table and
-// writes bench/results/spec_decode_cpu.json.
+// models/specd-code-draft or by n-gram lookup), on the CPU runner or the CUDA runner (both models
+// on it, CUDA graphs on): tokens per second and mean accepted length without speculation and for
+// k = 1..8, at batch 1 and 8; and the effect of the max_batch_size back-off at batch 16. Prompts:
+// the 16 held-out code prompts of tests/data/bundled_target/references.json, greedy, 48 new
+// tokens each. Prints a table and writes bench/results/spec_decode_<runner>.json.
 //
-// usage: specd_bench_spec_decode [--out FILE] [--new-tokens N] [--max-k K]
+// usage: specd_bench_spec_decode [--runner cpu|cuda] [--out FILE] [--new-tokens N] [--max-k K]
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -22,6 +22,10 @@
 #include "engine/core/engine_core.h"
 #include "engine/core/output_sink.h"
 #include "engine/runner/cpu_runner.h"
+#ifdef SPECD_WITH_CUDA_RUNNER
+#include "bench/gpu_name.h"
+#include "engine/runner/cuda/cuda_runner.h"
+#endif
 #include "engine/spec/draft_model_proposer.h"
 #include "engine/spec/ngram_proposer.h"
 
@@ -64,31 +68,47 @@ struct Row {
   double acceptance_rate = 0;
 };
 
-std::unique_ptr<EngineCore> MakeEngine(const SpecConfig& spec) {
+constexpr int32_t kNumBlocks = 512;
+
+std::unique_ptr<ModelRunner> MakeRunner(const std::string& runner, const std::string& model_dir,
+                                        const EngineConfig& config) {
+  if (runner == "cuda") {
+#ifdef SPECD_WITH_CUDA_RUNNER
+    auto made = CudaRunner::Create(model_dir, {.block_size = config.kv_cache.block_size, .num_blocks = kNumBlocks,
+                                               .max_num_tokens = config.max_num_batched_tokens});
+    SPECD_CHECK(made.ok()) << made.status().ToString();
+    return std::move(made).value();
+#else
+    SPECD_CHECK(false) << "this build has no CUDA runner";
+#endif
+  }
+  auto made = CpuRunner::Create(model_dir, {.block_size = config.kv_cache.block_size, .num_blocks = kNumBlocks});
+  SPECD_CHECK(made.ok()) << made.status().ToString();
+  return std::move(made).value();
+}
+
+std::unique_ptr<EngineCore> MakeEngine(const std::string& runner, const SpecConfig& spec) {
   EngineConfig config;
   config.max_num_seqs = 32;
-  config.kv_cache = {.num_blocks = 512, .block_size = 16, .enable_prefix_caching = false};
-  const CpuRunnerOptions options{.block_size = 16, .num_blocks = 512};
-  auto runner = CpuRunner::Create(kTarget, options);
-  SPECD_CHECK(runner.ok()) << runner.status().ToString();
-  const ModelConfig model = (*runner)->config();
-  auto engine = std::make_unique<EngineCore>(config, std::move(runner).value(), model, false);
+  config.kv_cache = {.num_blocks = kNumBlocks, .block_size = 16, .enable_prefix_caching = false};
+  auto model = LoadModelConfig(kTarget);
+  SPECD_CHECK(model.ok()) << model.status().ToString();
+  auto engine = std::make_unique<EngineCore>(config, MakeRunner(runner, kTarget, config), *model, false);
   std::unique_ptr<Proposer> proposer;
   if (spec.method == SpecMethod::kDraftModel) {
-    auto draft = CpuRunner::Create(kDraft, options);
-    SPECD_CHECK(draft.ok()) << draft.status().ToString();
-    proposer = std::make_unique<DraftModelProposer>(std::move(draft).value(), model.eos_token_ids);
+    proposer = std::make_unique<DraftModelProposer>(MakeRunner(runner, kDraft, config), model->eos_token_ids);
   } else if (spec.method == SpecMethod::kNgramLookup) {
     proposer = std::make_unique<NgramProposer>(spec.ngram_min, spec.ngram_max);
   }
-  if (proposer) engine->EnableSpeculation(std::make_unique<SpecDecoder>(spec, std::move(proposer), model.max_position_embeddings));
+  if (proposer) engine->EnableSpeculation(std::make_unique<SpecDecoder>(spec, std::move(proposer), model->max_position_embeddings));
   engine->Start();
   return engine;
 }
 
 // Runs every prompt, `batch` at a time; tokens per second over the whole run.
-Row Measure(const SpecConfig& spec, const std::vector<std::vector<int32_t>>& prompts, int batch, int new_tokens) {
-  auto engine = MakeEngine(spec);
+Row Measure(const std::string& runner, const SpecConfig& spec, const std::vector<std::vector<int32_t>>& prompts,
+            int batch, int new_tokens) {
+  auto engine = MakeEngine(runner, spec);
   int64_t tokens = 0;
   int next_id = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -145,19 +165,26 @@ std::vector<std::vector<int32_t>> Prompts() {
 
 int main(int argc, char** argv) {
   using namespace specd;
-  FlagParser flags({"out", "new-tokens", "max-k"}, {});
+  FlagParser flags({"runner", "out", "new-tokens", "max-k"}, {});
   const Status parsed = flags.Parse(std::vector<std::string>(argv + 1, argv + argc));
   const auto new_tokens = flags.GetInt("new-tokens", 48);
   const auto max_k = flags.GetInt("max-k", 8);
-  if (!parsed.ok() || !new_tokens.ok() || !max_k.ok() || *new_tokens < 1 || *max_k < 1 || *max_k > 16) {
-    std::cerr << "usage: specd_bench_spec_decode [--out FILE] [--new-tokens N] [--max-k 1..16]\n";
+  const std::string runner = flags.GetString("runner", "cpu");
+  if (!parsed.ok() || !new_tokens.ok() || !max_k.ok() || *new_tokens < 1 || *max_k < 1 || *max_k > 16 ||
+      (runner != "cpu" && runner != "cuda")) {
+    std::cerr << "usage: specd_bench_spec_decode [--runner cpu|cuda] [--out FILE] [--new-tokens N] [--max-k 1..16]\n";
     return 2;
   }
+#ifdef SPECD_WITH_CUDA_RUNNER
+  const std::string machine = runner == "cuda" ? bench::GpuName() : bench::CpuName();
+#else
+  const std::string machine = bench::CpuName();
+#endif
   SetLogLevel("warn");
   const auto prompts = Prompts();
   std::vector<Row> rows;
   const auto run = [&](std::string method, SpecMethod m, int k, int batch, int max_batch_size) {
-    Row row = Measure(FixedLength(m, k, max_batch_size), prompts, batch, static_cast<int>(*new_tokens));
+    Row row = Measure(runner, FixedLength(m, k, max_batch_size), prompts, batch, static_cast<int>(*new_tokens));
     row.method = std::move(method);
     row.k = m == SpecMethod::kNone ? 0 : k;
     row.max_batch_size = max_batch_size;
@@ -166,7 +193,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     rows.push_back(row);
   };
-  std::printf("speculative decoding on the bundled pair, CPU runner (%s)\n", bench::CpuName().c_str());
+  std::printf("speculative decoding on the bundled pair, %s runner (%s)\n", runner.c_str(), machine.c_str());
   for (int batch : {1, 8}) {
     run("none", SpecMethod::kNone, 1, batch, 32);
     for (int k = 1; k <= *max_k; ++k) run("draft_model", SpecMethod::kDraftModel, k, batch, 32);
@@ -176,7 +203,7 @@ int main(int argc, char** argv) {
   run("none", SpecMethod::kNone, 1, 16, 32);
   run("draft_model", SpecMethod::kDraftModel, 4, 16, 32);
   run("draft_model", SpecMethod::kDraftModel, 4, 16, 8);
-  nlohmann::json results = {{"benchmark", "spec_decode"}, {"machine", bench::CpuName()}, {"runner", "cpu"},
+  nlohmann::json results = {{"benchmark", "spec_decode"}, {"machine", machine}, {"runner", runner},
                             {"target", "models/specd-code-target"}, {"draft", "models/specd-code-draft"},
                             {"prompts", prompts.size()}, {"new_tokens", *new_tokens}, {"greedy", true},
                             {"rows", nlohmann::json::array()}};
@@ -187,7 +214,7 @@ int main(int argc, char** argv) {
                                {"mean_accepted_length", row.mean_accepted},
                                {"acceptance_rate", row.acceptance_rate}});
   }
-  const std::string out = flags.GetString("out", "bench/results/spec_decode_cpu.json");
+  const std::string out = flags.GetString("out", "bench/results/spec_decode_" + runner + ".json");
   std::ofstream(out) << results.dump(2) << "\n";
   std::cout << "wrote " << out << "\n";
   return 0;
