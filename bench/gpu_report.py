@@ -15,6 +15,11 @@ DECODE_TARGET_MS = {"llama-3.2-1b": 1.0, "llama-3.1-8b": 5.9}  # issue 8, with C
 VERIFY_TARGET_RATIO = {5: 1.1}  # a verify step of k + 1 = 5 tokens against a single-token step
 
 
+def load(out, name):
+    with open(os.path.join(out, name)) as f:
+        return json.load(f)
+
+
 def attention_rows(out):
     specd, torch = load(out, "attention_specd.json"), load(out, "attention_torch.json")
     rows = []
