@@ -104,6 +104,7 @@ StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string
         .max_num_tokens = config_.engine.max_num_batched_tokens, .batch_invariant = config_.batch_invariant}));
     return std::unique_ptr<ModelRunner>(std::move(runner));
 #else
+    static_cast<void>(reserved_bytes_per_block);
     return UnimplementedError("this build has no CUDA runner (configured with SPECD_WITH_CUDA=OFF)");
 #endif
   }
