@@ -6,8 +6,8 @@
 #   3. podman build --isolation=chroot --format docker -f deploy/Dockerfile, on that base for both
 #      stages; the build fails unless deploy/smoke_test.sh passes inside the image;
 #   4. checks the built image's settings: user, entrypoint, command, health check, ports, config.
-# The ctest `deploy_image` (label slow, not in the default run). Most of the time is the compile
-# inside the image: about 30 minutes on two cores.
+# The ctest `deploy_image` (label slow, not in the default run): 5 to 10 minutes on two cores from
+# nothing, mostly installing the build dependencies and compiling specd inside the image.
 #   usage: bash deploy/check_image.sh     (root or sudo)
 #   SPECD_IMAGE (specd:cpu-check), SPECD_BASE_IMAGE (localhost/specd-debian:bookworm) and
 #   SPECD_DEBIAN_MIRROR (http://deb.debian.org/debian) override the defaults.

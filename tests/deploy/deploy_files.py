@@ -15,8 +15,7 @@ import yaml
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("SPECD_SOURCE_DIR", os.path.normpath(os.path.join(_HERE, "..", "..")))
-DEPLOY_DIR = os.path.join(SOURCE_DIR, "deploy")
-K8S_DIR = os.path.join(DEPLOY_DIR, "k8s")
+K8S_DIR = os.path.join(SOURCE_DIR, "deploy", "k8s")
 
 # Manifests kept out of kustomization.yaml on purpose (one-off jobs).
 ONE_OFF_MANIFESTS = {"load-bundled-model-job.yaml"}

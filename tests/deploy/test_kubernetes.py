@@ -159,6 +159,13 @@ class ServiceAndEnvoyTest(unittest.TestCase):
         options = cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
         self.assertIn("http2_protocol_options", options["explicit_http_config"])
 
+    def test_envoy_lets_through_every_call_the_largest_fleet_admits(self):
+        engine = server_config()["engine"]
+        max_replicas = files.k8s_object("HorizontalPodAutoscaler", "specd")["spec"]["maxReplicas"]
+        admitted = max_replicas * (engine["max_num_seqs"] + engine["max_queued_requests"])
+        [thresholds] = envoy_cluster()["circuit_breakers"]["thresholds"]
+        self.assertGreaterEqual(thresholds["max_requests"], admitted)
+
     def test_envoy_health_checks_the_readiness_service(self):
         [check] = envoy_cluster()["health_checks"]
         self.assertEqual(check["grpc_health_check"]["service_name"], files.readiness_service())
