@@ -10,4 +10,4 @@ $sudo apt-get install -y --no-install-recommends \
   build-essential cmake ninja-build pkg-config ca-certificates \
   nlohmann-json3-dev libspdlog-dev catch2 libpcre2-dev libutf8proc-dev libssl-dev \
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev \
-  python3 python3-grpcio python3-protobuf python3-matplotlib
+  python3 python3-grpcio python3-protobuf python3-matplotlib python3-yaml

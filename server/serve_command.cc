@@ -1,6 +1,7 @@
 #include "server/serve_command.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -14,14 +15,24 @@ namespace specd {
 namespace {
 
 constexpr char kDefaultConfig[] = "configs/serve_cpu.json";
+// Containers and orchestrators choose the preset through the environment (deploy/Dockerfile).
+constexpr char kConfigEnvironmentVariable[] = "SPECD_CONFIG";
+
+// --config, else $SPECD_CONFIG, else the CPU preset when run from the repository root, else ""
+// (built-in defaults).
+std::string ConfigPath(const FlagParser& flags) {
+  const std::string flag = flags.GetString("config", "");
+  if (!flag.empty()) return flag;
+  const char* environment = std::getenv(kConfigEnvironmentVariable);
+  if (environment != nullptr && *environment != '\0') return environment;
+  return std::filesystem::exists(kDefaultConfig) ? kDefaultConfig : "";
+}
 
 StatusOr<ServerConfig> ConfigFromFlags(const FlagParser& flags) {
   ServerConfig config;
-  const std::string path = flags.GetString("config", "");
+  const std::string path = ConfigPath(flags);
   if (!path.empty()) {
     SPECD_ASSIGN_OR_RETURN(config, LoadServerConfig(path));
-  } else if (std::filesystem::exists(kDefaultConfig)) {
-    SPECD_ASSIGN_OR_RETURN(config, LoadServerConfig(kDefaultConfig));
   }
   config.model = flags.GetString("model", config.model);
   config.listen = flags.GetString("listen", config.listen);

@@ -1,8 +1,8 @@
 """ServerProcess: one `specd serve` subprocess on an ephemeral port, for end-to-end tests.
 
 start() runs `specd serve --listen 127.0.0.1:0 --port-file F` on the tiny model with
-configs/serve_cpu.json, waits for the port file (written once the model is loaded) and for the
-readiness service to report SERVING. stop() sends SIGTERM and returns the exit code. The
+configs/serve_cpu.json (or another --config, or none), waits for the port file (written once the
+model is loaded) and for the readiness service to report SERVING. stop() sends SIGTERM and returns the exit code. The
 server's log goes to a file; failures quote its tail.
 """
 
@@ -30,8 +30,12 @@ def _kill_leftovers():
 
 
 class ServerProcess:
-    def __init__(self, *extra_args):
+    def __init__(self, *extra_args, config=e2e_env.SERVE_CONFIG, env=None):
+        """config: the --config file, or None to pass no --config; env: variables added to the
+        server's environment."""
         self._extra_args = list(extra_args)
+        self._config_args = [] if config is None else ["--config", config]
+        self._env = {**os.environ, **(env or {})}
         self._process = None
         self._channel = None
         self._dir = None
@@ -45,12 +49,12 @@ class ServerProcess:
         self._dir = os.path.join(e2e_env.scratch_dir(), f"server_{time.monotonic_ns()}")
         os.makedirs(self._dir)
         port_file = os.path.join(self._dir, "ports.json")
-        command = [e2e_env.binary("specd"), "serve", "--config", e2e_env.SERVE_CONFIG,
+        command = [e2e_env.binary("specd"), "serve", *self._config_args,
                    "--model", e2e_env.tiny_model_dir(), "--listen", "127.0.0.1:0",
                    "--metrics-port", "0", "--port-file", port_file, *self._extra_args]
         with open(self.log_path, "w") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                             cwd=e2e_env.SOURCE_DIR)
+                                             cwd=e2e_env.SOURCE_DIR, env=self._env)
         _started.append(self)
         deadline = time.monotonic() + timeout
         while not os.path.exists(port_file):
