@@ -101,6 +101,96 @@ __global__ void __launch_bounds__(kWarps * 32) SkinnyGemmKernel(SkinnyGemmParams
   }
 }
 
+// ---- tensor cores, 2..8 rows ---------------------------------------------------------------------
+// With several rows the CUDA-core kernel runs out of FMA throughput (8 rows: a verify step of the
+// Llama-3.1-8B shape took 1.68x a single-token step); mma.m16n8k16 does the products instead:
+// A = 16 weight rows (features), B = x^T (k x 8 rows, rows past p.rows zero), C = y^T.
+//
+// CTA: 16 features, kMmaWarps warps splitting `in` in steps of 32: warp w takes steps w,
+// w + kMmaWarps, ...; partial sums meet in shared memory. A step's k order is permuted, the same
+// way for A and B (a dot product does not care), so that each lane's operands are 16-byte loads:
+// lane (g = lane / 4, t = lane % 4) loads elements [8t, 8t + 8) of the step from weight rows g and
+// g + 8 and from x row g, and those 4 bf16 pairs are the a / b registers of the step's two mmas.
+constexpr int kMmaWarps = 8;
+constexpr int kMmaFeatures = 16;
+constexpr int kMmaStep = 32;        // k per step: two m16n8k16
+constexpr int kMmaUnroll = 4;       // steps in flight per warp
+constexpr int kMmaRows = 8;         // the mma's n
+
+union Bf16x8Regs {
+  uint4 raw;
+  uint32_t pairs[4];  // bf16x2 each, lower k in the low half
+};
+
+__device__ __forceinline__ void Mma16816(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
+                                         uint32_t b0, uint32_t b1) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+__global__ void __launch_bounds__(kMmaWarps * 32) SkinnyGemmMmaKernel(SkinnyGemmParams p) {
+  __shared__ float partial[kMmaWarps][kMmaFeatures][kMmaRows];  // [warp][feature][row]
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int f0 = blockIdx.x * kMmaFeatures;
+  const int steps = p.in / kMmaStep;
+  // Weight rows g and g + 8 of this CTA (a tail CTA repeats the last feature), from element 8t.
+  const auto row = [&](int f) {
+    return reinterpret_cast<const uint4*>(p.w + static_cast<int64_t>(min(f0 + f, p.out - 1)) * p.in + 8 * t);
+  };
+  const uint4* w_lo = row(g);
+  const uint4* w_hi = row(g + 8);
+  const uint4* x_row = reinterpret_cast<const uint4*>(p.x + static_cast<int64_t>(min(g, p.rows - 1)) * p.in + 8 * t);
+  const bool has_row = g < p.rows;
+  constexpr int kVectorsPerStep = kMmaStep / kVector;  // uint4 stride between steps
+
+  Bf16x8Regs lo[kMmaUnroll], hi[kMmaUnroll];
+  const auto load_weights = [&](int first) {
+#pragma unroll
+    for (int u = 0; u < kMmaUnroll; ++u) {
+      const int step = first + u * kMmaWarps;
+      lo[u].raw = step < steps ? __ldcs(w_lo + step * kVectorsPerStep) : make_uint4(0, 0, 0, 0);
+      hi[u].raw = step < steps ? __ldcs(w_hi + step * kVectorsPerStep) : make_uint4(0, 0, 0, 0);
+    }
+  };
+  load_weights(warp);
+  WaitForPrerequisites();  // x comes from the kernel before
+  float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int first = warp; first < steps;) {
+#pragma unroll
+    for (int u = 0; u < kMmaUnroll; ++u) {
+      const int step = first + u * kMmaWarps;
+      if (step >= steps) break;
+      Bf16x8Regs xv;
+      xv.raw = has_row ? x_row[step * kVectorsPerStep] : make_uint4(0, 0, 0, 0);
+      Mma16816(c, lo[u].pairs[0], hi[u].pairs[0], lo[u].pairs[1], hi[u].pairs[1], xv.pairs[0], xv.pairs[1]);
+      Mma16816(c, lo[u].pairs[2], hi[u].pairs[2], lo[u].pairs[3], hi[u].pairs[3], xv.pairs[2], xv.pairs[3]);
+    }
+    first += kMmaUnroll * kMmaWarps;
+    if (first < steps) load_weights(first);
+  }
+  AllowDependentLaunch();
+  // C: c[0], c[1] = features g, rows 2t, 2t + 1; c[2], c[3] = feature g + 8, the same rows.
+  partial[warp][g][2 * t] = c[0];
+  partial[warp][g][2 * t + 1] = c[1];
+  partial[warp][g + 8][2 * t] = c[2];
+  partial[warp][g + 8][2 * t + 1] = c[3];
+  __syncthreads();
+  if (threadIdx.x >= kMmaFeatures * kMmaRows) return;
+  const int f = threadIdx.x % kMmaFeatures, r = threadIdx.x / kMmaFeatures;
+  if (r >= p.rows || f0 + f >= p.out) return;
+  float sum = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kMmaWarps; ++w) sum += partial[w][f][r];
+  const int64_t at = static_cast<int64_t>(r) * p.out + f0 + f;
+  if (p.y_f32 != nullptr) p.y_f32[at] = sum;
+  else p.y_bf16[at] = __float2bfloat16(sum);
+}
+
+// ---- dispatch -----------------------------------------------------------------------------------
+
 template <int kRows>
 cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
   if (p.rows != kRows) {
@@ -124,6 +214,10 @@ bool SkinnyGemmSupports(const SkinnyGemmParams& p) {
 
 cudaError_t LaunchSkinnyGemm(const SkinnyGemmParams& params, cudaStream_t stream) {
   if (!SkinnyGemmSupports(params)) return cudaErrorInvalidValue;
+  if (params.rows >= 2 && params.in % kMmaStep == 0) {
+    const int ctas = (params.out + kMmaFeatures - 1) / kMmaFeatures;
+    return LaunchWithPdl(SkinnyGemmMmaKernel, ctas, kMmaWarps * 32, 0, stream, params);
+  }
   return Launch<1>(params, stream);
 }
 

@@ -1,8 +1,9 @@
 // Products with few rows (decode, speculative verify): y[r, o] = sum_i x[r, i] * w[o, i] for
 // r < rows <= kSkinnyGemmMaxRows. Memory-bound: every weight is read once and used for all rows,
 // with 16-byte loads and several in flight per lane; bf16 in, fp32 accumulation, bf16 or fp32
-// out. cuBLASLt's kernels for one row reach ~70% of the copy bandwidth on an H100; these aim at
-// ~90%.
+// out. One row: CUDA cores; 2..8 rows with `in` a multiple of 32: tensor cores (mma.m16n8k16),
+// where CUDA cores would run out of FMA throughput. cuBLASLt's kernels for one row reach ~70% of
+// the copy bandwidth on an H100; these aim at ~90%.
 #pragma once
 
 #include <cuda_bf16.h>

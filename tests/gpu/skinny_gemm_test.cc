@@ -1,5 +1,6 @@
 // The skinny GEMM (decode and verify products) against an fp64 reference on random inputs, every
-// row count 1..8, odd output widths, bf16 and fp32 outputs, poisoned first. fp32 accumulation in
+// row count 1..8 (CUDA cores for 1 row or `in` not a multiple of 32, tensor cores otherwise), odd
+// output widths, bf16 and fp32 outputs, poisoned first. fp32 accumulation in
 // another order than the reference: bf16 outputs may be one bf16 step off, fp32 ones within a
 // small multiple of fp32 rounding of the sum of |products| (1e-5 of it).
 #include <cmath>
@@ -23,7 +24,7 @@ using testing::RandomBF16;
 }  // namespace
 
 TEST_CASE("skinny GEMM matches an fp64 reference", "[gpu]") {
-  const int in = GENERATE(8, 392, 4096);
+  const int in = GENERATE(8, 96, 392, 4096);  // 96, 4096: tensor cores for 2+ rows (96: fewer steps than warps)
   const int out = GENERATE(1, 17, 1000, 4099, 8451);  // 8451: two features a warp
   const bool f32_out = GENERATE(false, true);
   std::mt19937 rng(static_cast<unsigned>(in * 31 + out));
