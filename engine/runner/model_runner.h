@@ -45,7 +45,8 @@ struct SchedulerOutput {
 struct ModelOutput {
   int64_t vocab_size = 0;
   // [num_rows, vocab_size], one row per logits index: sequences in order, each in the order of
-  // its logits_indices.
+  // its logits_indices. A runner that samples on the device may leave it empty when every
+  // sequence with logits indices has a SamplingRow (nothing on the host reads them then).
   std::vector<float> logits;
   // One entry per sequence: empty without sampling; the sampled token; or, with drafts, the
   // accepted drafts followed by the corrected or bonus token.

@@ -263,8 +263,8 @@ Status CudaRunner::RunLayer(int64_t layer, int64_t t) {
 
 // The step's logits rows (the first num_rows of logits_) to output rows `rows` (the whole batch's
 // numbering); waits for the stream.
-Status CudaRunner::CopyLogits(const std::vector<int64_t>& rows, ModelOutput& output) {
-  const int64_t count = inputs_->num_rows(), vocab = config_.vocab_size;
+Status CudaRunner::CopyLogits(const std::vector<int64_t>& rows, bool logits_to_host, ModelOutput& output) {
+  const int64_t count = logits_to_host ? inputs_->num_rows() : 0, vocab = config_.vocab_size;
   // Rows of one piece are consecutive unless a sequence was cut with logits wanted on both sides.
   const bool consecutive = count == 0 || rows.back() - rows.front() + 1 == count;
   std::vector<float> scattered(consecutive ? 0 : static_cast<size_t>(count * vocab));
@@ -357,8 +357,9 @@ Status CudaRunner::RunGraphShaped(int64_t logit_rows) {
   return graphs_.Capture(key, stream_, [this, logit_rows] { return EnqueueForward(logit_rows); });
 }
 
-// One forward pass over at most max_num_tokens_ tokens; logits to `rows` of `output`.
-Status CudaRunner::Forward(const Piece& piece, ModelOutput& output) {
+// One forward pass over at most max_num_tokens_ tokens; logits to `rows` of `output` when
+// logits_to_host.
+Status CudaRunner::Forward(const Piece& piece, bool logits_to_host, ModelOutput& output) {
   const StepInputs::Shape exact = StepInputs::ExactShape(piece.batch);
   if (exact.table_stride > max_blocks_per_seq_) {
     return InvalidArgumentError("the batch's block tables have " + std::to_string(exact.table_stride) +
@@ -376,7 +377,7 @@ Status CudaRunner::Forward(const Piece& piece, ModelOutput& output) {
   } else {
     SPECD_RETURN_IF_ERROR(EnqueueForward(inputs_->num_rows()));
   }
-  return CopyLogits(piece.rows, output);
+  return CopyLogits(piece.rows, logits_to_host, output);
 }
 
 // Batches larger than the runner was sized for (a draft model catching up on many sequences)
@@ -385,14 +386,20 @@ StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
   SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, shape_));
   ModelOutput output;
   output.vocab_size = config_.vocab_size;
-  int64_t rows = 0;
-  for (const ScheduledSequence& seq : batch.sequences) rows += static_cast<int64_t>(seq.logits_indices.size());
-  output.logits.resize(static_cast<size_t>(rows * config_.vocab_size));
   const std::vector<Piece> pieces = SplitBatch(batch);
-  if (step_timer_) SPECD_RETURN_IF_ERROR(step_timer_->MarkStart(stream_));
-  for (const Piece& piece : pieces) SPECD_RETURN_IF_ERROR(Forward(piece, output));
   // On the device, logits_ holds the last piece's rows: all of them when there is one piece.
-  if (gpu_sampler_ != nullptr && pieces.size() == 1 && GpuSampler::Supports(batch)) {
+  const bool gpu_sampling = gpu_sampler_ != nullptr && pieces.size() == 1 && GpuSampler::Supports(batch);
+  // Logits go to the host unless every row is sampled on the GPU (the engine's target steps).
+  bool logits_to_host = !gpu_sampling;
+  int64_t rows = 0;
+  for (const ScheduledSequence& seq : batch.sequences) {
+    rows += static_cast<int64_t>(seq.logits_indices.size());
+    if (!seq.logits_indices.empty() && !seq.sampling.has_value()) logits_to_host = true;
+  }
+  if (logits_to_host) output.logits.resize(static_cast<size_t>(rows * config_.vocab_size));
+  if (step_timer_) SPECD_RETURN_IF_ERROR(step_timer_->MarkStart(stream_));
+  for (const Piece& piece : pieces) SPECD_RETURN_IF_ERROR(Forward(piece, logits_to_host, output));
+  if (gpu_sampling) {
     SPECD_RETURN_IF_ERROR(gpu_sampler_->Sample(batch, logits_.get(), stream_, output));
   } else {
     SampleRequestedRows(batch, output);

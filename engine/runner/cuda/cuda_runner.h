@@ -1,8 +1,9 @@
 // CudaRunner: the ModelRunner contract on the GPU. bf16 weights (fused QKV and gate/up), cuBLASLt
 // for the dense products, our kernels (kernels/) for everything else, a paged bf16 KV cache sized
 // from free GPU memory. One stream; a step's metadata goes up in one copy from pinned memory
-// (step_inputs.h); logits come back to the host (the ModelOutput contract) and are sampled on the
-// GPU (gpu_sampler.h) or, for batches asking for top_logprobs, on the host. A batch of more
+// (step_inputs.h); logits are sampled on the GPU (gpu_sampler.h) or, for batches asking for
+// top_logprobs, on the host. They come back to the host (ModelOutput::logits) unless every row
+// was sampled on the GPU. A batch of more
 // tokens than max_num_tokens runs in pieces (a draft model catching up on many sequences at
 // once). Owned and called by the engine thread only.
 //
@@ -97,12 +98,12 @@ class CudaRunner : public ModelRunner {
   Status RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache);
   Status RunNorm(const __nv_bfloat16* branch, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
   std::vector<Piece> SplitBatch(const SchedulerOutput& batch) const;
-  Status Forward(const Piece& piece, ModelOutput& output);
+  Status Forward(const Piece& piece, bool logits_to_host, ModelOutput& output);
   // The forward pass over the packed inputs' shape, up to `logit_rows` rows of logits_. Enqueued
   // on stream_ only: what CUDA graphs capture.
   Status EnqueueForward(int64_t logit_rows);
   Status RunGraphShaped(int64_t logit_rows);
-  Status CopyLogits(const std::vector<int64_t>& rows, ModelOutput& output);
+  Status CopyLogits(const std::vector<int64_t>& rows, bool logits_to_host, ModelOutput& output);
 
   ModelConfig config_;
   CudaWeights weights_;
