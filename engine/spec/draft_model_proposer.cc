@@ -25,21 +25,40 @@ std::optional<ModelOutput> DraftModelProposer::Run(const SchedulerOutput& batch)
   return std::move(output).value();
 }
 
-void DraftModelProposer::Draw(const float* logits, int64_t vocab, const Request& request,
-                              Draft& draft) const {
-  // The draft sees its earlier drafts as output so far (penalties, min_tokens).
-  std::vector<int32_t> history = request.output_token_ids;
+// The request's sampling row for the draft's next token: the draft sees its earlier drafts as
+// output so far (penalties, min_tokens). `history` must outlive the row.
+SamplingRow DraftModelProposer::DraftRow(const Request& request, const Draft& draft,
+                                         std::vector<int32_t>& history) const {
+  history = request.output_token_ids;
   history.insert(history.end(), draft.tokens.begin(), draft.tokens.end());
-  const SamplingRow row{.logits = std::span<const float>(logits, static_cast<size_t>(vocab)),
-                        .params = &request.sampling,
-                        .seed = request.seed ^ kDraftSeedSalt,
-                        .prompt_token_ids = request.prompt_token_ids,
-                        .output_token_ids = history,
-                        .eos_token_ids = eos_token_ids_};
+  return SamplingRow{.logits = {},
+                     .params = &request.sampling,
+                     .seed = request.seed ^ kDraftSeedSalt,
+                     .prompt_token_ids = request.prompt_token_ids,
+                     .output_token_ids = history,
+                     .eos_token_ids = eos_token_ids_};
+}
+
+// A sampled request's draft token drawn on the host, with the distribution q it came from.
+void DraftModelProposer::Draw(const float* logits, int64_t vocab, const Request& request, Draft& draft) const {
+  std::vector<int32_t> history;
+  SamplingRow row = DraftRow(request, draft, history);
+  row.logits = std::span<const float>(logits, static_cast<size_t>(vocab));
   draft.tokens.push_back(Sampler::Sample(row).token);
-  if (!request.sampling.greedy()) {
-    const std::vector<float> q = Sampler::Probabilities(row);
-    draft.probs.insert(draft.probs.end(), q.begin(), q.end());
+  const std::vector<float> q = Sampler::Probabilities(row);
+  draft.probs.insert(draft.probs.end(), q.begin(), q.end());
+}
+
+// Greedy requests' draft tokens are sampled by the runner (on the GPU for the CUDA runner, whose
+// logits then need not come to the host); sampled requests need q too, so theirs are drawn here.
+void DraftModelProposer::AddSampling(std::span<const DraftRequest> requests, const std::vector<Draft>& drafts,
+                                     const std::vector<size_t>& active, SchedulerOutput& batch,
+                                     std::vector<std::vector<int32_t>>& histories) const {
+  histories.assign(active.size(), {});
+  for (size_t row = 0; row < active.size(); ++row) {
+    const size_t i = active[row];
+    const Request& request = *requests[i].request;
+    if (request.sampling.greedy()) batch.sequences[row].sampling = DraftRow(request, drafts[i], histories[row]);
   }
 }
 
@@ -60,13 +79,19 @@ std::vector<Draft> DraftModelProposer::Propose(std::span<const DraftRequest> req
   }
   std::vector<size_t> active(requests.size());
   for (size_t i = 0; i < active.size(); ++i) active[i] = i;
+  std::vector<std::vector<int32_t>> histories;  // the sampling rows' output so far, per row
   for (int32_t pass = 0; !active.empty(); ++pass) {
+    AddSampling(requests, drafts, active, batch, histories);
     auto output = Run(batch);
     if (!output) return std::vector<Draft>(requests.size());
     for (size_t row = 0; row < active.size(); ++row) {
       const size_t i = active[row];
       Request& request = *requests[i].request;
-      Draw(output->row(static_cast<int64_t>(row)), output->vocab_size, request, drafts[i]);
+      if (batch.sequences[row].sampling.has_value()) {
+        drafts[i].tokens.push_back(output->sampled[row].at(0).token);
+      } else {
+        Draw(output->row(static_cast<int64_t>(row)), output->vocab_size, request, drafts[i]);
+      }
       request.draft_num_computed = request.num_tokens() + pass;
     }
     // Next pass: each request still short of its length feeds its newest draft.

@@ -10,9 +10,10 @@
 //   draft pass 1:  [draft_num_computed, T) -> logits -> d1
 //   draft pass i:  d(i-1) at position T+i-2 -> logits -> di
 //
-// Greedy requests get the draft's greedy tokens (no probabilities kept); sampled requests get
-// tokens drawn from the draft's processed distribution q (the request's own sampling
-// parameters), which is returned for the rejection sampler. The draft's draws use a seed derived
+// Greedy requests get the draft's greedy tokens (no probabilities kept), sampled by the draft's
+// runner (on the GPU for the CUDA runner); sampled requests get tokens drawn on the host from the
+// draft's processed distribution q (the request's own sampling parameters), which is returned for
+// the rejection sampler. The draft's draws use a seed derived
 // from the request's, independent of the target's.
 #pragma once
 
@@ -37,7 +38,12 @@ class DraftModelProposer : public Proposer {
  private:
   // Runs one draft pass; on a runner error, logs it and returns nullopt (no drafts this step).
   std::optional<ModelOutput> Run(const SchedulerOutput& batch);
+  SamplingRow DraftRow(const Request& request, const Draft& draft, std::vector<int32_t>& history) const;
   void Draw(const float* logits, int64_t vocab, const Request& request, Draft& draft) const;
+  // Sampling rows for the pass's greedy requests (batch.sequences[row] is active[row]'s).
+  void AddSampling(std::span<const DraftRequest> requests, const std::vector<Draft>& drafts,
+                   const std::vector<size_t>& active, SchedulerOutput& batch,
+                   std::vector<std::vector<int32_t>>& histories) const;
 
   std::unique_ptr<ModelRunner> runner_;
   std::vector<int32_t> eos_token_ids_;
