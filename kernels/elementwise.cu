@@ -10,6 +10,7 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kVectorElements = 8;  // 8 bf16 = one 16-byte access
+constexpr int kRopeHeadsPerBlock = 4;  // heads of one token per RoPE + cache-write block
 constexpr int kMaxGridY = 65535;    // tokens per launch of the 2-D kernels (SiLU-and-mul)
 constexpr int kMaxHeadDim = 1024;   // the RoPE kernel keeps one token's cos/sin in shared memory
 
@@ -123,19 +124,23 @@ __device__ float BiasedValue(const __nv_bfloat16* row, const __nv_bfloat16* bias
   return bias == nullptr ? __bfloat162float(row[col]) : __bfloat162float(AddRounded(row[col], bias[col]));
 }
 
-// One block per token. Its qkv row is [q heads | k heads | v heads], each head head_dim wide.
-// q and k heads are rotated pair by pair (i with i + half); q goes back into qkv, k into k_cache;
-// v (bias added) is copied into v_cache. The k and v parts of qkv are left as they were. A
-// negative slot (a padding token) writes nothing to the cache.
+// Block (t, y) does heads [4y, 4y + 4) of token t's qkv row [q heads | k heads | v heads], each
+// head head_dim wide (several blocks a token, so one decode token spreads over several SMs). q and
+// k heads are rotated pair by pair (i with i + half); q goes back into qkv, k into k_cache; v
+// (bias added) is copied into v_cache. The k and v parts of qkv are left as they were. A negative
+// slot (a padding token) writes nothing to the cache.
 __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteParams p) {
   AllowDependentLaunch();
   __shared__ float cos_table[kMaxHeadDim / 2];  // [half]
   __shared__ float sin_table[kMaxHeadDim / 2];  // [half]
   const int half = p.head_dim / 2;
   const int kv_width = p.num_kv_heads * p.head_dim;
-  const int64_t row_width = static_cast<int64_t>(p.num_heads) * p.head_dim + 2 * static_cast<int64_t>(kv_width);
+  const int rotated_heads = p.num_heads + p.num_kv_heads;
+  const int64_t row_width = static_cast<int64_t>(rotated_heads) * p.head_dim + kv_width;
   __nv_bfloat16* row = p.qkv + static_cast<int64_t>(blockIdx.x) * row_width;  // [row_width]
   const int64_t slot = p.slots[blockIdx.x];
+  const int first_head = static_cast<int>(blockIdx.y) * kRopeHeadsPerBlock;
+  const int heads = min(kRopeHeadsPerBlock, rotated_heads + p.num_kv_heads - first_head);
 
   // As transformers and RopeTable: the angle is rounded to fp32, then its cos/sin are taken from the
   // exact value (double here, once per token and frequency, so the cost is nil) and rounded to fp32.
@@ -153,32 +158,27 @@ __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteP
   // the cache are the previous kernels' business.
   WaitForPrerequisites();
 
-  const int rotated_heads = p.num_heads + p.num_kv_heads;
-  for (int j = threadIdx.x; j < rotated_heads * half; j += kThreads) {
-    const int head = j / half;
+  for (int j = threadIdx.x; j < heads * half; j += kThreads) {
+    const int head = first_head + j / half;
     const int i = j % half;
     const int col = head * p.head_dim + i;
     const float first = BiasedValue(row, p.qkv_bias, col);
     const float second = BiasedValue(row, p.qkv_bias, col + half);
-    const __nv_bfloat16 out_first = __float2bfloat16(first * cos_table[i] - second * sin_table[i]);
-    const __nv_bfloat16 out_second = __float2bfloat16(second * cos_table[i] + first * sin_table[i]);
     __nv_bfloat16* dst;  // [head_dim]
     if (head < p.num_heads) {
       dst = row + static_cast<int64_t>(head) * p.head_dim;
-    } else if (slot >= 0) {
+    } else if (slot < 0) {
+      continue;
+    } else if (head < rotated_heads) {
       dst = p.k_cache + slot * kv_width + static_cast<int64_t>(head - p.num_heads) * p.head_dim;
-    } else {
+    } else {  // v: copied
+      __nv_bfloat16* v_dst = p.v_cache + slot * kv_width + static_cast<int64_t>(head - rotated_heads) * p.head_dim;
+      v_dst[i] = __float2bfloat16(first);
+      v_dst[i + half] = __float2bfloat16(second);
       continue;
     }
-    dst[i] = out_first;
-    dst[i + half] = out_second;
-  }
-
-  if (slot < 0) return;
-  const int v_col = rotated_heads * p.head_dim;
-  __nv_bfloat16* v_dst = p.v_cache + slot * kv_width;  // [num_kv_heads * head_dim]
-  for (int e = threadIdx.x; e < kv_width; e += kThreads) {
-    v_dst[e] = __float2bfloat16(BiasedValue(row, p.qkv_bias, v_col + e));
+    dst[i] = __float2bfloat16(first * cos_table[i] - second * sin_table[i]);
+    dst[i + half] = __float2bfloat16(second * cos_table[i] + first * sin_table[i]);
   }
 }
 
@@ -202,7 +202,8 @@ cudaError_t LaunchRopeCacheWrite(const RopeCacheWriteParams& params, cudaStream_
       p.k_cache == nullptr || p.v_cache == nullptr) {
     return cudaErrorInvalidValue;
   }
-  return LaunchWithPdl(RopeCacheWriteKernel, p.num_tokens, kThreads, 0, stream, p);
+  const int head_blocks = (p.num_heads + 2 * p.num_kv_heads + kRopeHeadsPerBlock - 1) / kRopeHeadsPerBlock;
+  return LaunchWithPdl(RopeCacheWriteKernel, dim3(p.num_tokens, head_blocks), kThreads, 0, stream, p);
 }
 
 cudaError_t LaunchSiluMul(const SiluMulParams& params, cudaStream_t stream) {
