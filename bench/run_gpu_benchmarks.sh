@@ -42,7 +42,7 @@ throughput() {
     --out "$out/decode_specd_verify_llama-3.1-8b.json"
 }
 
-spec() { .gpu/specd_bench_spec_decode --runner cuda --out "$out/spec_decode_cuda.json"; }
+spec() { .gpu/specd_bench_spec_decode --runner cuda --passes 10 --out "$out/spec_decode_cuda.json"; }
 
 report() { python3 bench/gpu_report.py "$out"; }
 

@@ -5,7 +5,9 @@
 // the 16 held-out code prompts of tests/data/bundled_target/references.json, greedy, 48 new
 // tokens each. Prints a table and writes bench/results/spec_decode_<runner>.json.
 //
-// usage: specd_bench_spec_decode [--runner cpu|cuda] [--out FILE] [--new-tokens N] [--max-k K]
+// usage: specd_bench_spec_decode [--runner cpu|cuda] [--out FILE] [--new-tokens N] [--max-k K] [--passes N]
+// Each configuration runs every prompt once untimed (warm-up, graph capture), then --passes times
+// timed (on a GPU a pass of the bundled pair takes ~0.1 s: take several).
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -106,12 +108,10 @@ std::unique_ptr<EngineCore> MakeEngine(const std::string& runner, const SpecConf
 }
 
 // Runs every prompt, `batch` at a time; tokens per second over the whole run.
-Row Measure(const std::string& runner, const SpecConfig& spec, const std::vector<std::vector<int32_t>>& prompts,
-            int batch, int new_tokens) {
-  auto engine = MakeEngine(runner, spec);
+// Every prompt, `batch` at a time; the tokens generated.
+int64_t RunPrompts(EngineCore& engine, const std::vector<std::vector<int32_t>>& prompts, int batch, int new_tokens,
+                   int& next_id) {
   int64_t tokens = 0;
-  int next_id = 0;
-  const auto start = std::chrono::steady_clock::now();
   for (size_t first = 0; first < prompts.size(); first += static_cast<size_t>(batch)) {
     std::vector<std::shared_ptr<WaitingSink>> sinks;
     for (size_t i = first; i < std::min(prompts.size(), first + static_cast<size_t>(batch)); ++i) {
@@ -120,15 +120,28 @@ Row Measure(const std::string& runner, const SpecConfig& spec, const std::vector
       sampling.temperature = 0.0f;
       sampling.max_tokens = new_tokens;
       sampling.ignore_eos = true;
-      const Status submitted = engine->Submit({.request_id = "r" + std::to_string(next_id++),
-                                               .prompt_token_ids = prompts[i], .sampling = sampling,
-                                               .priority = 0, .qos_class = "", .cache_salt = "",
-                                               .deadline = std::nullopt, .sink = sink});
+      const Status submitted = engine.Submit({.request_id = "r" + std::to_string(next_id++),
+                                              .prompt_token_ids = prompts[i], .sampling = sampling,
+                                              .priority = 0, .qos_class = "", .cache_salt = "",
+                                              .deadline = std::nullopt, .sink = sink});
       SPECD_CHECK(submitted.ok()) << submitted.ToString();
       sinks.push_back(sink);
     }
     for (auto& sink : sinks) tokens += sink->Wait();
   }
+  return tokens;
+}
+
+// Tokens per second over `passes` passes of every prompt after an untimed one that warms the
+// runners up (the CUDA runner captures its graphs then).
+Row Measure(const std::string& runner, const SpecConfig& spec, const std::vector<std::vector<int32_t>>& prompts,
+            int batch, int new_tokens, int passes) {
+  auto engine = MakeEngine(runner, spec);
+  int next_id = 0;
+  RunPrompts(*engine, prompts, batch, new_tokens, next_id);
+  const auto start = std::chrono::steady_clock::now();
+  int64_t tokens = 0;
+  for (int pass = 0; pass < passes; ++pass) tokens += RunPrompts(*engine, prompts, batch, new_tokens, next_id);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const EngineStats stats = engine->stats();
   Row row;
@@ -165,14 +178,16 @@ std::vector<std::vector<int32_t>> Prompts() {
 
 int main(int argc, char** argv) {
   using namespace specd;
-  FlagParser flags({"runner", "out", "new-tokens", "max-k"}, {});
+  FlagParser flags({"runner", "out", "new-tokens", "max-k", "passes"}, {});
   const Status parsed = flags.Parse(std::vector<std::string>(argv + 1, argv + argc));
   const auto new_tokens = flags.GetInt("new-tokens", 48);
   const auto max_k = flags.GetInt("max-k", 8);
+  const auto passes = flags.GetInt("passes", 1);
   const std::string runner = flags.GetString("runner", "cpu");
-  if (!parsed.ok() || !new_tokens.ok() || !max_k.ok() || *new_tokens < 1 || *max_k < 1 || *max_k > 16 ||
-      (runner != "cpu" && runner != "cuda")) {
-    std::cerr << "usage: specd_bench_spec_decode [--runner cpu|cuda] [--out FILE] [--new-tokens N] [--max-k 1..16]\n";
+  if (!parsed.ok() || !new_tokens.ok() || !max_k.ok() || !passes.ok() || *new_tokens < 1 || *max_k < 1 ||
+      *max_k > 16 || *passes < 1 || (runner != "cpu" && runner != "cuda")) {
+    std::cerr << "usage: specd_bench_spec_decode [--runner cpu|cuda] [--out FILE] [--new-tokens N] [--max-k 1..16]"
+                 " [--passes N]\n";
     return 2;
   }
 #ifdef SPECD_WITH_CUDA_RUNNER
@@ -184,7 +199,8 @@ int main(int argc, char** argv) {
   const auto prompts = Prompts();
   std::vector<Row> rows;
   const auto run = [&](std::string method, SpecMethod m, int k, int batch, int max_batch_size) {
-    Row row = Measure(runner, FixedLength(m, k, max_batch_size), prompts, batch, static_cast<int>(*new_tokens));
+    Row row = Measure(runner, FixedLength(m, k, max_batch_size), prompts, batch, static_cast<int>(*new_tokens),
+                      static_cast<int>(*passes));
     row.method = std::move(method);
     row.k = m == SpecMethod::kNone ? 0 : k;
     row.max_batch_size = max_batch_size;
@@ -205,7 +221,7 @@ int main(int argc, char** argv) {
   run("draft_model", SpecMethod::kDraftModel, 4, 16, 8);
   nlohmann::json results = {{"benchmark", "spec_decode"}, {"machine", machine}, {"runner", runner},
                             {"target", "models/specd-code-target"}, {"draft", "models/specd-code-draft"},
-                            {"prompts", prompts.size()}, {"new_tokens", *new_tokens}, {"greedy", true},
+                            {"prompts", prompts.size()}, {"new_tokens", *new_tokens}, {"passes", *passes}, {"greedy", true},
                             {"rows", nlohmann::json::array()}};
   for (const Row& row : rows) {
     results["rows"].push_back({{"method", row.method}, {"k", row.k}, {"batch", row.batch},
