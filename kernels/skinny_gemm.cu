@@ -146,8 +146,10 @@ __global__ void __launch_bounds__(kMmaWarps * 32) SkinnyGemmMmaKernel(SkinnyGemm
   const bool has_row = g < p.rows;
   constexpr int kVectorsPerStep = kMmaStep / kVector;  // uint4 stride between steps
 
-  Bf16x8Regs lo[kMmaUnroll], hi[kMmaUnroll];
-  const auto load_weights = [&](int first) {
+  // Two register batches of weights: the next batch's loads are in flight while this one's
+  // products run.
+  constexpr int kBatchSteps = kMmaUnroll * kMmaWarps;  // steps one batch covers across the warps
+  const auto load_weights = [&](Bf16x8Regs (&lo)[kMmaUnroll], Bf16x8Regs (&hi)[kMmaUnroll], int first) {
 #pragma unroll
     for (int u = 0; u < kMmaUnroll; ++u) {
       const int step = first + u * kMmaWarps;
@@ -155,21 +157,29 @@ __global__ void __launch_bounds__(kMmaWarps * 32) SkinnyGemmMmaKernel(SkinnyGemm
       hi[u].raw = step < steps ? __ldcs(w_hi + step * kVectorsPerStep) : make_uint4(0, 0, 0, 0);
     }
   };
-  load_weights(warp);
-  WaitForPrerequisites();  // x comes from the kernel before
   float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int first = warp; first < steps;) {
+  const auto multiply = [&](const Bf16x8Regs (&lo)[kMmaUnroll], const Bf16x8Regs (&hi)[kMmaUnroll], int first) {
+    Bf16x8Regs xv[kMmaUnroll];
 #pragma unroll
     for (int u = 0; u < kMmaUnroll; ++u) {
       const int step = first + u * kMmaWarps;
-      if (step >= steps) break;
-      Bf16x8Regs xv;
-      xv.raw = has_row ? x_row[step * kVectorsPerStep] : make_uint4(0, 0, 0, 0);
-      Mma16816(c, lo[u].pairs[0], hi[u].pairs[0], lo[u].pairs[1], hi[u].pairs[1], xv.pairs[0], xv.pairs[1]);
-      Mma16816(c, lo[u].pairs[2], hi[u].pairs[2], lo[u].pairs[3], hi[u].pairs[3], xv.pairs[2], xv.pairs[3]);
+      xv[u].raw = has_row && step < steps ? x_row[step * kVectorsPerStep] : make_uint4(0, 0, 0, 0);
     }
-    first += kMmaUnroll * kMmaWarps;
-    if (first < steps) load_weights(first);
+#pragma unroll
+    for (int u = 0; u < kMmaUnroll; ++u) {
+      Mma16816(c, lo[u].pairs[0], hi[u].pairs[0], lo[u].pairs[1], hi[u].pairs[1], xv[u].pairs[0], xv[u].pairs[1]);
+      Mma16816(c, lo[u].pairs[2], hi[u].pairs[2], lo[u].pairs[3], hi[u].pairs[3], xv[u].pairs[2], xv[u].pairs[3]);
+    }
+  };
+  Bf16x8Regs lo_a[kMmaUnroll], hi_a[kMmaUnroll], lo_b[kMmaUnroll], hi_b[kMmaUnroll];
+  load_weights(lo_a, hi_a, warp);
+  WaitForPrerequisites();  // x comes from the kernel before
+  for (int first = warp; first < steps; first += 2 * kBatchSteps) {
+    if (first + kBatchSteps < steps) load_weights(lo_b, hi_b, first + kBatchSteps);
+    multiply(lo_a, hi_a, first);
+    if (first + kBatchSteps >= steps) break;
+    if (first + 2 * kBatchSteps < steps) load_weights(lo_a, hi_a, first + 2 * kBatchSteps);
+    multiply(lo_b, hi_b, first + kBatchSteps);
   }
   AllowDependentLaunch();
   // C: c[0], c[1] = features g, rows 2t, 2t + 1; c[2], c[3] = feature g + 8, the same rows.
