@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <utility>
 
 #include <cuda_runtime.h>
@@ -26,6 +27,9 @@ class CudaGraphCache {
   CudaGraphCache& operator=(const CudaGraphCache&) = delete;
 
   bool Has(const Key& key) const { return graphs_.count(key) > 0; }
+  // A shape whose capture failed runs eagerly from then on (the failure is logged once).
+  bool Failed(const Key& key) const { return failed_.count(key) > 0; }
+  void MarkFailed(const Key& key) { failed_.insert(key); }
   // Captures what `enqueue` puts on `stream` as the graph of `key`. The stream must be idle of
   // other captures; work already queued on it is not part of the graph.
   Status Capture(const Key& key, cudaStream_t stream, const std::function<Status()>& enqueue);
@@ -35,6 +39,7 @@ class CudaGraphCache {
 
  private:
   std::map<Key, cudaGraphExec_t> graphs_;
+  std::set<Key> failed_;
 };
 
 }  // namespace specd

@@ -348,13 +348,20 @@ Status CudaRunner::EnqueueForward(int64_t logit_rows) {
 // A padded decode / verify step: every row of the bucket gets logits (padding rows too), so the
 // work depends on the shape only. The first step of a shape runs eagerly (cuBLASLt's timed
 // candidates and the kernels' first-use set-up happen there, outside any capture) and is then
-// captured for the next ones.
+// captured for the next ones. A failed capture costs the speed of that shape, not the step: its
+// eager run already produced the outputs.
 Status CudaRunner::RunGraphShaped(int64_t logit_rows) {
-  if (!cuda_graphs_) return EnqueueForward(logit_rows);
   const CudaGraphCache::Key key{inputs_->shape().capacity, inputs_->shape().table_stride};
+  if (!cuda_graphs_ || graphs_.Failed(key)) return EnqueueForward(logit_rows);
   if (graphs_.Has(key)) return graphs_.Launch(key, stream_);
   SPECD_RETURN_IF_ERROR(EnqueueForward(logit_rows));
-  return graphs_.Capture(key, stream_, [this, logit_rows] { return EnqueueForward(logit_rows); });
+  const Status captured = graphs_.Capture(key, stream_, [this, logit_rows] { return EnqueueForward(logit_rows); });
+  if (!captured.ok()) {
+    GetLogger("runner")->error("CUDA runner: {}; steps of {} tokens with tables of {} run eagerly",
+                               captured.ToString(), key.first, key.second);
+    graphs_.MarkFailed(key);
+  }
+  return OkStatus();
 }
 
 // One forward pass over at most max_num_tokens_ tokens; logits to `rows` of `output` when
