@@ -3,9 +3,8 @@
 // from free GPU memory. One stream; a step's metadata goes up in one copy from pinned memory
 // (step_inputs.h); logits are sampled on the GPU (gpu_sampler.h) or, for batches asking for
 // top_logprobs, on the host. They come back to the host (ModelOutput::logits) unless every row
-// was sampled on the GPU. A batch of more
-// tokens than max_num_tokens runs in pieces (a draft model catching up on many sequences at
-// once). Owned and called by the engine thread only.
+// was sampled on the GPU. A batch of more tokens than max_num_tokens runs in pieces (a draft
+// model catching up on many sequences at once). Owned and called by the engine thread only.
 //
 // Decode and verify steps (every sequence under kTensorCoreQueryTokens new tokens, the batch
 // within the largest bucket) are padded to a token bucket and a power-of-two block-table stride,
@@ -15,8 +14,10 @@
 //
 // A step, for T new tokens of S sequences (R of them asking for logits):
 //   embed [T, hidden] → per layer: norm → qkv GEMM → bias + RoPE + KV cache write → paged
-//   attention (prompt chunks on tensor cores, decode/verify tokens split-KV) → o GEMM → add + norm → gate/up GEMM → SiLU·mul → down GEMM → add + norm (next
-//   layer's) → gather R rows → lm_head GEMM [R, vocab] fp32 → host.
+//   attention (prompt chunks on tensor cores, decode/verify tokens split-KV) → o GEMM → add +
+//   norm → gate/up GEMM → SiLU·mul → down GEMM → add + norm (next layer's) → gather R rows →
+//   lm_head GEMM [R, vocab] fp32 → sampling on the GPU, or to the host.
+// The decode path's kernels are chained by programmatic dependent launch (kernels/pdl.cuh).
 #pragma once
 
 #include <memory>
