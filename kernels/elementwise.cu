@@ -143,7 +143,8 @@ __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteP
   const int heads = min(kRopeHeadsPerBlock, rotated_heads + p.num_kv_heads - first_head);
 
   // As transformers and RopeTable: the angle is rounded to fp32, then its cos/sin are taken from the
-  // exact value (double here, once per token and frequency, so the cost is nil) and rounded to fp32.
+  // exact value (double here, once per block and frequency, before waiting for the kernel that
+  // writes qkv, so the cost hides behind it) and rounded to fp32.
   // At positions near 100k the angle is large, where the fast __sinf/__cosf would be far off.
   const float position = static_cast<float>(p.positions[blockIdx.x]);
   for (int i = threadIdx.x; i < half; i += kThreads) {

@@ -56,8 +56,7 @@ class StepInputs {
   Status Upload(cudaStream_t stream) const;
 
   const Shape& shape() const { return shape_; }
-  int64_t num_tokens() const { return num_tokens_; }  // the batch's, without padding
-  int64_t num_rows() const { return num_rows_; }      // logits rows the batch asked for
+  int64_t num_rows() const { return num_rows_; }  // logits rows the batch asked for
   const std::vector<AttentionRun>& attention_runs() const { return runs_; }
 
   // Device arrays of the current shape (valid after Upload).
