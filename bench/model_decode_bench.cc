@@ -22,6 +22,7 @@
 // Prints one JSON row per (batch, step width); --out writes them as a JSON array. computed_tokens_per_s
 // counts B * T tokens a step: decode throughput for T = 1.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -71,11 +72,19 @@ double Percentile(std::vector<double> values, double fraction) {
   return values[static_cast<size_t>(fraction * static_cast<double>(values.size() - 1))];
 }
 
-std::vector<int64_t> ParseList(const std::string& text) {
+// A comma-separated list of positive integers (flag --name); anything else stops the program with
+// a message naming the flag.
+std::vector<int64_t> ParseList(const std::string& name, const std::string& text) {
   std::vector<int64_t> values;
   std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) values.push_back(std::stoll(item));
-  SPECD_CHECK(!values.empty()) << "an empty list";
+  for (std::string item; std::getline(in, item, ',');) {
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+    SPECD_CHECK(error == std::errc() && end == item.data() + item.size() && value > 0)
+        << "--" << name << " takes positive integers separated by commas, got \"" << text << "\"";
+    values.push_back(value);
+  }
+  SPECD_CHECK(!values.empty()) << "--" << name << " is empty";
   return values;
 }
 
@@ -210,8 +219,8 @@ int Main(int argc, char** argv) {
   const std::string shape = flags.GetString("shape", "");
   const int64_t prompt_length = flags.GetInt("prompt", 128).value();
   const int64_t steps = flags.GetInt("new-tokens", 256).value();
-  const std::vector<int64_t> batches = ParseList(flags.GetString("batches", "1"));
-  const std::vector<int64_t> widths = ParseList(flags.GetString("step-tokens", "1"));
+  const std::vector<int64_t> batches = ParseList("batches", flags.GetString("batches", "1"));
+  const std::vector<int64_t> widths = ParseList("step-tokens", flags.GetString("step-tokens", "1"));
   const bool cuda_graphs = !flags.GetSwitch("no-cuda-graphs");
   const bool fast_small_gemms = !flags.GetSwitch("no-fast-small-gemms");
   SetLogLevel("warn");
