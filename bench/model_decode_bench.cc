@@ -15,10 +15,13 @@
 // device-to-device copy bandwidth measured in the same run.
 //
 // --no-fast-small-gemms keeps cuBLASLt's heuristic choice for every product (the "before" of our
-// skinny GEMM kernel and of timing cuBLASLt's candidates).
+// skinny GEMM kernel and of timing cuBLASLt's candidates). --no-fused-decode-layers runs the norms,
+// residual adds and SiLU of steps of up to 8 tokens as separate kernels (the "before" of fusing
+// them into the skinny products).
 //
 // usage: specd_bench_model_decode --shape DIR [--prompt 128] [--new-tokens 256] [--batches 1,8,...]
-//            [--step-tokens 1,5,...] [--no-fast-small-gemms] [--no-cuda-graphs] [--out FILE]
+//            [--step-tokens 1,5,...] [--no-fast-small-gemms] [--no-cuda-graphs]
+//            [--no-fused-decode-layers] [--out FILE]
 // Prints one JSON row per (batch, step width); --out writes them as a JSON array. computed_tokens_per_s
 // counts B * T tokens a step: decode throughput for T = 1.
 #include <algorithm>
@@ -214,7 +217,7 @@ nlohmann::json Row(const Run& run, const ModelConfig& config, double weight_byte
 
 int Main(int argc, char** argv) {
   FlagParser flags({"shape", "prompt", "new-tokens", "batches", "step-tokens", "out"},
-                   {"no-fast-small-gemms", "no-cuda-graphs"});
+                   {"no-fast-small-gemms", "no-cuda-graphs", "no-fused-decode-layers"});
   SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
   const std::string shape = flags.GetString("shape", "");
   const int64_t prompt_length = flags.GetInt("prompt", 128).value();
@@ -223,6 +226,7 @@ int Main(int argc, char** argv) {
   const std::vector<int64_t> widths = ParseList("step-tokens", flags.GetString("step-tokens", "1"));
   const bool cuda_graphs = !flags.GetSwitch("no-cuda-graphs");
   const bool fast_small_gemms = !flags.GetSwitch("no-fast-small-gemms");
+  const bool fused_decode_layers = !flags.GetSwitch("no-fused-decode-layers");
   SetLogLevel("warn");
   auto config = LoadModelConfig(shape);
   SPECD_CHECK(config.ok()) << config.status().ToString();
@@ -234,7 +238,8 @@ int Main(int argc, char** argv) {
   const int64_t num_seqs = *std::max_element(batches.begin(), batches.end());
   auto runner = CudaRunner::CreateWithRandomWeights(
       *config, {.block_size = kBlockSize, .num_blocks = blocks_per_seq * num_seqs, .max_num_tokens = kMaxStepTokens,
-                .fast_small_gemms = fast_small_gemms, .cuda_graphs = cuda_graphs, .time_steps = true}, 1);
+                .fast_small_gemms = fast_small_gemms, .cuda_graphs = cuda_graphs, .time_steps = true,
+                .fused_decode_layers = fused_decode_layers}, 1);
   SPECD_CHECK(runner.ok()) << runner.status().ToString();
   DecodeBench bench(**runner, config->vocab_size);
   bench.Prefill(num_seqs, prompt_length, blocks_per_seq);
@@ -251,6 +256,7 @@ int Main(int argc, char** argv) {
     row.update({{"benchmark", "model_decode"}, {"card", bench::GpuName()}, {"shape", shape},
                 {"weight_bytes", weight_bytes}, {"prompt_tokens", prompt_length}, {"steps", steps},
                 {"cuda_graphs", cuda_graphs}, {"fast_small_gemms", fast_small_gemms},
+                {"fused_decode_layers", fused_decode_layers},
                 {"copy_bandwidth_tb_per_s", copy_bandwidth / 1e12}});
     std::cout << row.dump() << std::endl;
     rows.push_back(row);

@@ -1,5 +1,6 @@
 #include "kernels/elementwise.h"
 
+#include "kernels/activation.cuh"
 #include "kernels/pdl.cuh"
 
 #include <cstdint>
@@ -65,9 +66,6 @@ cudaError_t LaunchCopyRows(const __nv_bfloat16* in, const int* index, __nv_bfloa
 }
 
 // ---- SiLU and multiply --------------------------------------------------------------------------
-
-// silu(g) = g * sigmoid(g), in fp32 with the accurate expf; large negative g gives -0, not NaN.
-__device__ float Silu(float g) { return g / (1.0f + expf(-g)); }
 
 // Block (x, t) does elements [x * kThreads * N, (x + 1) * kThreads * N) of token t, one vector a
 // thread, so a single decode token still spreads over several SMs:

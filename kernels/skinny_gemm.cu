@@ -2,7 +2,9 @@
 
 #include <cstdint>
 
+#include "kernels/activation.cuh"
 #include "kernels/pdl.cuh"
+#include "kernels/rms_norm_math.cuh"
 
 namespace specd::kernels {
 namespace {
@@ -13,6 +15,10 @@ constexpr int kVector = 8;         // bf16 per 16-byte load
 // Below this many blocks with 2 features a warp, a warp takes 1 feature: more blocks to spread
 // narrow products (out = hidden) over every SM.
 constexpr int kMinBlocks = 2 * 132;
+// One-row products keep 4 blocks an SM resident (at most 64 registers): more loads in flight.
+constexpr int kOneRowBlocksPerSm = 4;
+constexpr size_t kDefaultSharedBytes = 48 * 1024;  // more needs the kernel's opt-in
+static_assert(kWarps * 32 == kNormThreads, "the fused norm's reduction order assumes the norm kernel's block");
 
 union Bf16x8 {
   uint4 raw;
@@ -36,67 +42,190 @@ __device__ float WarpSum(float value) {
   return value;
 }
 
-// Warp w of block b owns features (b * kWarps + w) * kFeatures + f, read together for more loads
-// in flight; its lanes stride over the 16-byte vectors of `in`, weights streamed once (no L1
-// allocation), x re-read from L2. The first batch of weight loads is issued before waiting for
-// the kernel that writes x (pdl.cuh): for narrow products that is all of a warp's weights.
-template <int kRows, int kFeatures>
-__global__ void __launch_bounds__(kWarps * 32) SkinnyGemmKernel(SkinnyGemmParams p) {
-  constexpr int kUnroll = kLoadsInFlight / kFeatures;  // loads per feature in flight
-  const int lane = threadIdx.x % 32;
-  const int first_feature = (blockIdx.x * kWarps + threadIdx.x / 32) * kFeatures;
-  if (first_feature >= p.out) return;
+// ---- fusions ------------------------------------------------------------------------------------
+
+// x's rows normalized into shared memory as LaunchRmsNorm would write them (rms_norm_math.cuh:
+// the same per-thread order and reduction, so the same bits). Every thread of the block calls it.
+template <int kMaxRows>
+__device__ void NormalizeRows(const SkinnyGemmParams& p, int rows, uint4* normalized /* [rows, in / 8] */) {
+  __shared__ float warp_sums[kMaxRows][kNormWarps];
   const int vectors = p.in / kVector;
   const auto* x = reinterpret_cast<const uint4*>(p.x);  // [rows, vectors]
-  const uint4* w[kFeatures];                             // one [vectors] row per feature
+  const auto* weight = reinterpret_cast<const uint4*>(p.norm_weight);
+  // Rows inside the vector loop: their loads are independent, so they are in flight together.
+  float sums[kMaxRows] = {};
+  for (int v = threadIdx.x; v < vectors; v += kNormThreads) {
+#pragma unroll
+    for (int r = 0; r < kMaxRows; ++r) {
+      if (r < rows) sums[r] = AddSquares(NormBf16x8{x[r * vectors + v]}, sums[r]);
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < kMaxRows; ++r) {
+    const float sum = WarpButterflySum(sums[r]);
+    if (r < rows && threadIdx.x % 32 == 0) warp_sums[r][threadIdx.x / 32] = sum;
+  }
+  __syncthreads();
+  float inverse_rms[kMaxRows];
+#pragma unroll
+  for (int r = 0; r < kMaxRows; ++r) inverse_rms[r] = r < rows ? InverseRms(SumOfWarps(warp_sums[r]), p.in, p.norm_eps) : 0.0f;
+  for (int v = threadIdx.x; v < vectors; v += kNormThreads) {
+    const NormBf16x8 w{weight[v]};
+#pragma unroll
+    for (int r = 0; r < kMaxRows; ++r) {
+      if (r >= rows) continue;
+      const NormBf16x8 in{x[r * vectors + v]};
+      NormBf16x8 out;
+#pragma unroll
+      for (int e = 0; e < kNormVector; ++e) out.values[e] = Normalized(__bfloat162float(in.values[e]), inverse_rms[r], w.values[e]);
+      normalized[r * vectors + v] = out.raw;
+    }
+  }
+  __syncthreads();
+}
+
+// x's rows copied into shared memory (every thread of the block calls it).
+__device__ void CopyRows(const SkinnyGemmParams& p, int rows, uint4* staged /* [rows, in / 8] */) {
+  const auto* x = reinterpret_cast<const uint4*>(p.x);
+  for (int v = threadIdx.x; v < rows * (p.in / kVector); v += blockDim.x) staged[v] = x[v];
+  __syncthreads();
+}
+
+// Whether the CUDA-core kernel reads x from shared memory: one copy per CTA from L2 instead of one
+// per warp, and no L2 latency inside the loop. The fused norm always stages.
+__host__ __device__ bool StagesInput(const SkinnyGemmParams& p, int rows) {
+  return static_cast<size_t>(rows) * p.in * sizeof(__nv_bfloat16) <= kSkinnyGemmMaxStagedBytes;
+}
+
+// The rows the products read: x as it is, or (kStage: when it fits) copied into shared memory, or
+// with a norm normalized into shared memory.
+template <int kMaxRows, bool kStage>
+__device__ const __nv_bfloat16* ProductInput(const SkinnyGemmParams& p, int rows) {
+  extern __shared__ uint4 staged[];  // [rows, in / 8]
+  if (p.norm_weight != nullptr) {
+    NormalizeRows<kMaxRows>(p, rows, staged);
+  } else if (kStage && StagesInput(p, rows)) {
+    CopyRows(p, rows, staged);
+  } else {
+    return p.x;
+  }
+  return reinterpret_cast<const __nv_bfloat16*>(staged);
+}
+
+// Feature `feature`'s sum of row r, stored (kStore, kAddToOutput).
+__device__ void StoreSum(const SkinnyGemmParams& p, int r, int feature, float sum) {
+  const int64_t at = static_cast<int64_t>(r) * p.out + feature;
+  if (p.y_f32 != nullptr) {
+    p.y_f32[at] = sum;
+  } else if (p.epilogue == SkinnyEpilogue::kAddToOutput) {
+    p.y_bf16[at] = __float2bfloat16(__bfloat162float(p.y_bf16[at]) + __bfloat162float(__float2bfloat16(sum)));
+  } else {
+    p.y_bf16[at] = __float2bfloat16(sum);
+  }
+}
+
+// kSiluMul: output j of row r from the sums of gate row j and up row j.
+__device__ void StoreSiluMul(const SkinnyGemmParams& p, int r, int j, float gate, float up) {
+  const float g = __bfloat162float(__float2bfloat16(gate)), u = __bfloat162float(__float2bfloat16(up));
+  p.y_bf16[static_cast<int64_t>(r) * (p.out / 2) + j] = __float2bfloat16(Silu(g) * u);
+}
+
+// ---- CUDA cores ---------------------------------------------------------------------------------
+
+// A unit of kSplit warps owns features u * kFeatures + f (kSiluMul: gate row u and its up row,
+// out / 2 rows on), read together for more loads in flight; the unit's lanes stride over the
+// 16-byte vectors of `in` (warp `part` of the unit takes vectors part * 32 + lane + k * 32 * kSplit),
+// weights streamed once (no L1 allocation), x from shared memory (staged) or L2. Splitting `in`
+// over several warps shortens each warp's chain of dependent load batches where `in` is long. The
+// first batch of weight loads is issued before waiting for the kernel that writes x (pdl.cuh):
+// for narrow products that is all of a warp's weights.
+template <int kRows, int kFeatures, int kSplit>
+__global__ void __launch_bounds__(kWarps * 32, kRows == 1 ? kOneRowBlocksPerSm : 1) SkinnyGemmKernel(SkinnyGemmParams p) {
+  constexpr int kUnroll = kLoadsInFlight / kFeatures;  // loads per feature in flight
+  constexpr int kLaneStride = 32 * kSplit;             // between a lane's vectors
+  __shared__ float parts[kSplit > 1 ? kWarps : 1][kFeatures][kRows];  // [warp][feature][row]
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, part = warp % kSplit;
+  const int unit = blockIdx.x * (kWarps / kSplit) + warp / kSplit;
+  const bool silu = p.epilogue == SkinnyEpilogue::kSiluMul;
+  const int first_feature = silu ? unit : unit * kFeatures;
+  const int feature_step = silu ? p.out / 2 : 1;
+  const bool active = first_feature < (silu ? p.out / 2 : p.out);
+  const int vectors = p.in / kVector;
+  const uint4* w[kFeatures];  // one [vectors] row per feature
 #pragma unroll
   for (int f = 0; f < kFeatures; ++f) {
-    const int feature = min(first_feature + f, p.out - 1);  // a tail warp repeats the last feature
+    const int feature = min(first_feature + f * feature_step, p.out - 1);  // a tail unit repeats the last feature
     w[f] = reinterpret_cast<const uint4*>(p.w) + static_cast<int64_t>(feature) * vectors;
   }
-  Bf16x8 weights[kFeatures][kUnroll];  // the batch of vectors [base, base + 32 * kUnroll)
+  Bf16x8 weights[kFeatures][kUnroll];  // the batch of vectors base + u * kLaneStride
   const auto load_weights = [&](int base) {
 #pragma unroll
     for (int f = 0; f < kFeatures; ++f) {
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
-        const int v = base + u * 32;
+        const int v = base + u * kLaneStride;
         weights[f][u].raw = v < vectors ? __ldcs(w[f] + v) : make_uint4(0, 0, 0, 0);
       }
     }
   };
-  load_weights(lane);
+  const int first_vector = part * 32 + lane;
+  if (active) load_weights(first_vector);
   WaitForPrerequisites();
+  // A coherent load, not the read-only path: x is written by the kernel this one may overlap (PDL).
+  const auto* x = reinterpret_cast<const uint4*>(ProductInput<kRows, true>(p, kRows));  // [rows, vectors]
   float acc[kFeatures][kRows] = {};
-  for (int base = lane; base < vectors;) {
+  for (int base = first_vector; active && base < vectors;) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      const int v = base + u * 32;
+      const int v = base + u * kLaneStride;
       if (v >= vectors) break;
 #pragma unroll
       for (int r = 0; r < kRows; ++r) {
-        // A coherent load, not the read-only path: x is written by the kernel this one may
-        // overlap (PDL).
         const Bf16x8 xv{x[static_cast<int64_t>(r) * vectors + v]};
 #pragma unroll
         for (int f = 0; f < kFeatures; ++f) acc[f][r] += Dot8(weights[f][u], xv);
       }
     }
-    base += 32 * kUnroll;
+    base += kLaneStride * kUnroll;
     if (base < vectors) load_weights(base);
   }
   // Only now: the next kernel's CTAs would hold SM slots and bandwidth while this one streams.
   AllowDependentLaunch();
 #pragma unroll
   for (int f = 0; f < kFeatures; ++f) {
-    const int feature = first_feature + f;
 #pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-      const float sum = WarpSum(acc[f][r]);
-      if (lane != 0 || feature >= p.out) continue;
-      const int64_t at = static_cast<int64_t>(r) * p.out + feature;
-      if (p.y_f32 != nullptr) p.y_f32[at] = sum;
-      else p.y_bf16[at] = __float2bfloat16(sum);
+    for (int r = 0; r < kRows; ++r) acc[f][r] = WarpSum(acc[f][r]);
+  }
+  if constexpr (kSplit > 1) {  // the unit's parts, added in part order in its first warp
+    if (lane == 0) {
+#pragma unroll
+      for (int f = 0; f < kFeatures; ++f) {
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) parts[warp][f][r] = acc[f][r];
+      }
+    }
+    __syncthreads();
+    if (part != 0) return;
+#pragma unroll
+    for (int f = 0; f < kFeatures; ++f) {
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        for (int q = 1; q < kSplit; ++q) acc[f][r] += parts[warp + q][f][r];
+      }
+    }
+  }
+  if (lane != 0 || !active) return;
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    if constexpr (kFeatures == 2) {
+      if (silu) {
+        StoreSiluMul(p, r, first_feature, acc[0][r], acc[1][r]);
+        continue;
+      }
+    }
+#pragma unroll
+    for (int f = 0; f < kFeatures; ++f) {
+      if (first_feature + f < p.out) StoreSum(p, r, first_feature + f, acc[f][r]);
     }
   }
 }
@@ -106,16 +235,18 @@ __global__ void __launch_bounds__(kWarps * 32) SkinnyGemmKernel(SkinnyGemmParams
 // Llama-3.1-8B shape took 1.68x a single-token step); mma.m16n8k16 does the products instead:
 // A = 16 weight rows (features), B = x^T (k x 8 rows, rows past p.rows zero), C = y^T.
 //
-// CTA: 16 features, kMmaWarps warps splitting `in` in steps of 32: warp w takes steps w,
-// w + kMmaWarps, ...; partial sums meet in shared memory. A step's k order is permuted, the same
-// way for A and B (a dot product does not care), so that each lane's operands are 16-byte loads:
-// lane (g = lane / 4, t = lane % 4) loads elements [8t, 8t + 8) of the step from weight rows g and
-// g + 8 and from x row g, and those 4 bf16 pairs are the a / b registers of the step's two mmas.
+// CTA: 16 features (kSiluMul: 8 gate rows and their 8 up rows), kMmaWarps warps splitting `in` in
+// steps of 32: warp w takes steps w, w + kMmaWarps, ...; partial sums meet in shared memory. A
+// step's k order is permuted, the same way for A and B (a dot product does not care), so that
+// each lane's operands are 16-byte loads: lane (g = lane / 4, t = lane % 4) loads elements
+// [8t, 8t + 8) of the step from weight rows g and g + 8 and from x row g, and those 4 bf16 pairs
+// are the a / b registers of the step's two mmas.
 constexpr int kMmaWarps = 8;
 constexpr int kMmaFeatures = 16;
 constexpr int kMmaStep = 32;        // k per step: two m16n8k16
 constexpr int kMmaUnroll = 4;       // steps in flight per warp
 constexpr int kMmaRows = 8;         // the mma's n
+static_assert(kMmaWarps * 32 == kNormThreads, "the fused norm's reduction order assumes the norm kernel's block");
 
 union Bf16x8Regs {
   uint4 raw;
@@ -130,19 +261,25 @@ __device__ __forceinline__ void Mma16816(float (&c)[4], uint32_t a0, uint32_t a1
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
+// The weight row of a CTA's feature slot (0..15): 16 consecutive features, or for kSiluMul gate
+// rows j0 .. j0 + 7 then their up rows. A tail CTA repeats the last row.
+__device__ int MmaWeightRow(const SkinnyGemmParams& p, int slot) {
+  if (p.epilogue != SkinnyEpilogue::kSiluMul) return min(blockIdx.x * kMmaFeatures + slot, p.out - 1);
+  const int half = p.out / 2, j = min(blockIdx.x * (kMmaFeatures / 2) + slot % 8, half - 1);
+  return slot < 8 ? j : j + half;
+}
+
 __global__ void __launch_bounds__(kMmaWarps * 32) SkinnyGemmMmaKernel(SkinnyGemmParams p) {
-  __shared__ float partial[kMmaWarps][kMmaFeatures][kMmaRows];  // [warp][feature][row]
+  __shared__ float partial[kMmaWarps][kMmaFeatures][kMmaRows];  // [warp][feature slot][row]
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
-  const int f0 = blockIdx.x * kMmaFeatures;
   const int steps = p.in / kMmaStep;
-  // Weight rows g and g + 8 of this CTA (a tail CTA repeats the last feature), from element 8t.
-  const auto row = [&](int f) {
-    return reinterpret_cast<const uint4*>(p.w + static_cast<int64_t>(min(f0 + f, p.out - 1)) * p.in + 8 * t);
+  // Weight rows of slots g and g + 8, from element 8t.
+  const auto row = [&](int slot) {
+    return reinterpret_cast<const uint4*>(p.w + static_cast<int64_t>(MmaWeightRow(p, slot)) * p.in + 8 * t);
   };
   const uint4* w_lo = row(g);
   const uint4* w_hi = row(g + 8);
-  const uint4* x_row = reinterpret_cast<const uint4*>(p.x + static_cast<int64_t>(min(g, p.rows - 1)) * p.in + 8 * t);
   const bool has_row = g < p.rows;
   constexpr int kVectorsPerStep = kMmaStep / kVector;  // uint4 stride between steps
 
@@ -157,6 +294,11 @@ __global__ void __launch_bounds__(kMmaWarps * 32) SkinnyGemmMmaKernel(SkinnyGemm
       hi[u].raw = step < steps ? __ldcs(w_hi + step * kVectorsPerStep) : make_uint4(0, 0, 0, 0);
     }
   };
+  Bf16x8Regs lo_a[kMmaUnroll], hi_a[kMmaUnroll], lo_b[kMmaUnroll], hi_b[kMmaUnroll];
+  load_weights(lo_a, hi_a, warp);
+  WaitForPrerequisites();  // x comes from the kernel before
+  const __nv_bfloat16* x = ProductInput<kSkinnyGemmMaxRows, false>(p, p.rows);  // [rows, in]
+  const uint4* x_row = reinterpret_cast<const uint4*>(x + static_cast<int64_t>(min(g, p.rows - 1)) * p.in + 8 * t);
   float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   const auto multiply = [&](const Bf16x8Regs (&lo)[kMmaUnroll], const Bf16x8Regs (&hi)[kMmaUnroll], int first) {
     Bf16x8Regs xv[kMmaUnroll];
@@ -171,9 +313,6 @@ __global__ void __launch_bounds__(kMmaWarps * 32) SkinnyGemmMmaKernel(SkinnyGemm
       Mma16816(c, lo[u].pairs[2], hi[u].pairs[2], lo[u].pairs[3], hi[u].pairs[3], xv[u].pairs[2], xv[u].pairs[3]);
     }
   };
-  Bf16x8Regs lo_a[kMmaUnroll], hi_a[kMmaUnroll], lo_b[kMmaUnroll], hi_b[kMmaUnroll];
-  load_weights(lo_a, hi_a, warp);
-  WaitForPrerequisites();  // x comes from the kernel before
   for (int first = warp; first < steps; first += 2 * kBatchSteps) {
     if (first + kBatchSteps < steps) load_weights(lo_b, hi_b, first + kBatchSteps);
     multiply(lo_a, hi_a, first);
@@ -182,24 +321,71 @@ __global__ void __launch_bounds__(kMmaWarps * 32) SkinnyGemmMmaKernel(SkinnyGemm
     multiply(lo_b, hi_b, first + kBatchSteps);
   }
   AllowDependentLaunch();
-  // C: c[0], c[1] = features g, rows 2t, 2t + 1; c[2], c[3] = feature g + 8, the same rows.
+  // C: c[0], c[1] = slot g, rows 2t, 2t + 1; c[2], c[3] = slot g + 8, the same rows.
   partial[warp][g][2 * t] = c[0];
   partial[warp][g][2 * t + 1] = c[1];
   partial[warp][g + 8][2 * t] = c[2];
   partial[warp][g + 8][2 * t + 1] = c[3];
   __syncthreads();
-  if (threadIdx.x >= kMmaFeatures * kMmaRows) return;
-  const int f = threadIdx.x % kMmaFeatures, r = threadIdx.x / kMmaFeatures;
-  if (r >= p.rows || f0 + f >= p.out) return;
+  if (threadIdx.x >= kMmaFeatures * kMmaRows) return;  // whole warps: the shuffle below has all lanes
+  const int slot = threadIdx.x % kMmaFeatures, r = threadIdx.x / kMmaFeatures;
   float sum = 0.0f;
 #pragma unroll
-  for (int w = 0; w < kMmaWarps; ++w) sum += partial[w][f][r];
-  const int64_t at = static_cast<int64_t>(r) * p.out + f0 + f;
-  if (p.y_f32 != nullptr) p.y_f32[at] = sum;
-  else p.y_bf16[at] = __float2bfloat16(sum);
+  for (int w = 0; w < kMmaWarps; ++w) sum += partial[w][slot][r];
+  if (p.epilogue == SkinnyEpilogue::kSiluMul) {
+    const float up = __shfl_down_sync(0xffffffffu, sum, kMmaFeatures / 2);  // slot + 8: the up row
+    const int j = blockIdx.x * (kMmaFeatures / 2) + slot;
+    if (slot < kMmaFeatures / 2 && r < p.rows && j < p.out / 2) StoreSiluMul(p, r, j, sum, up);
+    return;
+  }
+  const int feature = blockIdx.x * kMmaFeatures + slot;
+  if (r < p.rows && feature < p.out) StoreSum(p, r, feature, sum);
 }
 
 // ---- dispatch -----------------------------------------------------------------------------------
+
+// Shared memory for the staged or normalized input.
+size_t StagedBytes(const SkinnyGemmParams& p, int rows, bool stages_copies) {
+  const bool staged = p.norm_weight != nullptr || (stages_copies && StagesInput(p, rows));
+  return staged ? static_cast<size_t>(rows) * p.in * sizeof(__nv_bfloat16) : 0;
+}
+
+// Launches `kKernel` with the staged input's shared memory, opting in to more than the default
+// once (on the first launch, which the CUDA runner makes eagerly, outside any graph capture).
+template <void (*kKernel)(SkinnyGemmParams)>
+cudaError_t LaunchSkinny(int blocks, size_t shared_bytes, cudaStream_t stream, const SkinnyGemmParams& p) {
+  static const cudaError_t opt_in =
+      cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSkinnyGemmMaxStagedBytes));
+  if (shared_bytes > kDefaultSharedBytes && opt_in != cudaSuccess) return opt_in;
+  return LaunchWithPdl(kKernel, blocks, kWarps * 32, shared_bytes, stream, p);
+}
+
+// Warps per feature in the one-row kernel, from `in` alone (so that a feature's sum does not depend
+// on `out` or on the epilogue): one for up to 512 vectors (in 4096), then 2, then 4 from 1024
+// vectors (in 8192: a Llama down_proj).
+int SplitFor(int in) {
+  const int vectors = in / kVector;
+  return vectors >= 1024 ? 4 : vectors > 512 ? 2 : 1;
+}
+
+template <int kRows, int kFeatures, int kSplit>
+cudaError_t LaunchUnits(const SkinnyGemmParams& p, int units, cudaStream_t stream) {
+  constexpr int kUnitsPerBlock = kWarps / kSplit;
+  return LaunchSkinny<SkinnyGemmKernel<kRows, kFeatures, kSplit>>((units + kUnitsPerBlock - 1) / kUnitsPerBlock,
+                                                                   StagedBytes(p, kRows, true), stream, p);
+}
+
+template <int kRows, int kFeatures>
+cudaError_t LaunchSplit(const SkinnyGemmParams& p, int units, cudaStream_t stream) {
+  if constexpr (kRows == 1) {
+    switch (SplitFor(p.in)) {
+      case 4: return LaunchUnits<kRows, kFeatures, 4>(p, units, stream);
+      case 2: return LaunchUnits<kRows, kFeatures, 2>(p, units, stream);
+      default: break;
+    }
+  }
+  return LaunchUnits<kRows, kFeatures, 1>(p, units, stream);
+}
 
 template <int kRows>
 cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
@@ -207,26 +393,37 @@ cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
     if constexpr (kRows < kSkinnyGemmMaxRows) return Launch<kRows + 1>(p, stream);
     return cudaErrorInvalidValue;
   }
+  if (p.epilogue == SkinnyEpilogue::kSiluMul) return LaunchSplit<kRows, 2>(p, p.out / 2, stream);
   const int blocks_of_two = (p.out + 2 * kWarps - 1) / (2 * kWarps);
-  if (blocks_of_two >= kMinBlocks) return LaunchWithPdl(SkinnyGemmKernel<kRows, 2>, blocks_of_two, kWarps * 32, 0, stream, p);
-  return LaunchWithPdl(SkinnyGemmKernel<kRows, 1>, (p.out + kWarps - 1) / kWarps, kWarps * 32, 0, stream, p);
+  if (blocks_of_two >= kMinBlocks) return LaunchSplit<kRows, 2>(p, (p.out + 1) / 2, stream);
+  return LaunchSplit<kRows, 1>(p, p.out, stream);
 }
 
 bool Aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
+
+bool FusionsSupported(const SkinnyGemmParams& p) {
+  const bool fused = p.norm_weight != nullptr || p.epilogue != SkinnyEpilogue::kStore;
+  if (fused && p.y_bf16 == nullptr) return false;
+  if (p.epilogue == SkinnyEpilogue::kSiluMul && p.out % 2 != 0) return false;
+  return p.norm_weight == nullptr ||
+         (Aligned16(p.norm_weight) && StagesInput(p, p.rows));
+}
 
 }  // namespace
 
 bool SkinnyGemmSupports(const SkinnyGemmParams& p) {
   return p.rows >= 1 && p.rows <= kSkinnyGemmMaxRows && p.in > 0 && p.in % kVector == 0 && p.out > 0 &&
          p.x != nullptr && p.w != nullptr && Aligned16(p.x) && Aligned16(p.w) &&
-         (p.y_bf16 == nullptr) != (p.y_f32 == nullptr);
+         (p.y_bf16 == nullptr) != (p.y_f32 == nullptr) && FusionsSupported(p);
 }
 
 cudaError_t LaunchSkinnyGemm(const SkinnyGemmParams& params, cudaStream_t stream) {
   if (!SkinnyGemmSupports(params)) return cudaErrorInvalidValue;
   if (params.rows >= 2 && params.in % kMmaStep == 0) {
-    const int ctas = (params.out + kMmaFeatures - 1) / kMmaFeatures;
-    return LaunchWithPdl(SkinnyGemmMmaKernel, ctas, kMmaWarps * 32, 0, stream, params);
+    const int ctas = params.epilogue == SkinnyEpilogue::kSiluMul
+                         ? (params.out / 2 + kMmaFeatures / 2 - 1) / (kMmaFeatures / 2)
+                         : (params.out + kMmaFeatures - 1) / kMmaFeatures;
+    return LaunchSkinny<SkinnyGemmMmaKernel>(ctas, StagedBytes(params, params.rows, false), stream, params);
   }
   return Launch<1>(params, stream);
 }

@@ -1,7 +1,8 @@
 // CUDA graphs in the CUDA runner: decode and verify steps replayed from captured graphs give the
 // logits of the same steps launched eagerly, bit for bit, over batch sizes that pad to several
 // token buckets, contexts that cross block-table stride buckets, and steps that replay one graph
-// with new inputs.
+// with new inputs. The same steps with fused decode layers (up to 8 tokens: norms, residual adds
+// and SiLU in the skinny products) give the separate kernels' logits bit for bit.
 #include <filesystem>
 #include <random>
 
@@ -33,9 +34,9 @@ std::string GraphTestModel() {
   return dir.string();
 }
 
-std::unique_ptr<CudaRunner> MakeRunner(const std::string& dir, bool cuda_graphs) {
+std::unique_ptr<CudaRunner> MakeRunner(const std::string& dir, bool cuda_graphs, bool fused_decode_layers = true) {
   auto runner = CudaRunner::Create(dir, {.block_size = kBlockSize, .num_blocks = 512, .max_num_tokens = 256,
-                                         .cuda_graphs = cuda_graphs});
+                                         .cuda_graphs = cuda_graphs, .fused_decode_layers = fused_decode_layers});
   REQUIRE(runner.status().ToString() == "OK");
   return std::move(runner).value();
 }
@@ -69,17 +70,15 @@ SchedulerOutput Step(std::vector<Sequence>& sequences, const std::vector<size_t>
   return batch;
 }
 
-}  // namespace
-
-TEST_CASE("CUDA graphs: replayed decode and verify steps give the eager steps' logits bit for bit", "[gpu]") {
-  const std::string dir = GraphTestModel();
-  const auto eager = MakeRunner(dir, false), graphs = MakeRunner(dir, true);
+// Prompts, then decode and verify steps of several shapes on both runners: their logits must
+// be the same bits.
+void CheckSameLogits(CudaRunner& want_runner, CudaRunner& got_runner) {
   std::vector<Sequence> sequences(8);
   std::mt19937 rng(5);
   const auto run_both = [&](const std::vector<size_t>& chosen, size_t count) {
     const SchedulerOutput batch = Step(sequences, chosen, count, rng);
-    const auto want = eager->Execute(batch);
-    const auto got = graphs->Execute(batch);
+    const auto want = want_runner.Execute(batch);
+    const auto got = got_runner.Execute(batch);
     REQUIRE(want.status().ToString() == "OK");
     REQUIRE(got.status().ToString() == "OK");
     CAPTURE(chosen.size(), count, sequences[chosen[0]].computed);
@@ -101,8 +100,22 @@ TEST_CASE("CUDA graphs: replayed decode and verify steps give the eager steps' l
     run_both({0, 2, 4, 6}, 6);
   }
   for (int round = 0; round < 12; ++round) run_both({7}, 5);  // sequence 7 from 69 to 129 tokens: strides 8 and 16
+}
+
+}  // namespace
+
+TEST_CASE("CUDA graphs: replayed decode and verify steps give the eager steps' logits bit for bit", "[gpu]") {
+  const std::string dir = GraphTestModel();
+  const auto eager = MakeRunner(dir, false), graphs = MakeRunner(dir, true);
+  CheckSameLogits(*eager, *graphs);
   CHECK(eager->num_cuda_graphs() == 0);
   CHECK(graphs->num_cuda_graphs() >= 5);  // (1, 2), (4, 4), (8, 4), (8, 8), (32, 8), (8, 16)
+}
+
+TEST_CASE("fused decode layers give the separate kernels' logits bit for bit", "[gpu]") {
+  const std::string dir = GraphTestModel();
+  const auto separate = MakeRunner(dir, true, false), fused = MakeRunner(dir, true, true);
+  CheckSameLogits(*separate, *fused);
 }
 
 }  // namespace specd

@@ -17,6 +17,10 @@
 //   attention (prompt chunks on tensor cores, decode/verify tokens split-KV) → o GEMM → add +
 //   norm → gate/up GEMM → SiLU·mul → down GEMM → add + norm (next layer's) → gather R rows →
 //   lm_head GEMM [R, vocab] fp32 → sampling on the GPU, or to the host.
+// Steps of up to 8 tokens fuse a layer into qkv GEMM (input norm in its prologue for one token,
+// a norm kernel before it otherwise) → RoPE + cache write → attention → o GEMM (+ residual) →
+// gate/up GEMM (norm in as for qkv, SiLU·mul out) → down GEMM (+ residual); the final norm
+// before the gather.
 // The decode path's kernels are chained by programmatic dependent launch (kernels/pdl.cuh).
 #pragma once
 
@@ -37,6 +41,7 @@
 #include "engine/runner/cuda/step_inputs.h"
 #include "engine/runner/cuda/step_timer.h"
 #include "engine/runner/model_runner.h"
+#include "kernels/skinny_gemm.h"
 
 namespace specd {
 
@@ -59,6 +64,10 @@ struct CudaRunnerOptions {
   // dropped). Empty: no padding, every step eager.
   std::vector<int64_t> graph_token_buckets = {1, 2, 4, 8, 16, 32, 64, 128, 256};
   bool time_steps = false;  // GPU time of each step and the GPU's idle time before it (step_timer.h)
+  // Steps of at most kSkinnyGemmMaxRows tokens run each layer as four skinny products with the
+  // norms, residual adds and SiLU fused in (kernels/skinny_gemm.h): the same bits as separate
+  // kernels, in fewer launches. Needs fast_small_gemms, not batch_invariant, no o_proj / MLP bias.
+  bool fused_decode_layers = true;
 };
 
 class CudaRunner : public ModelRunner {
@@ -95,7 +104,13 @@ class CudaRunner : public ModelRunner {
   Status AllocateWorkspace();
   Status AllocateKvCache(const CudaRunnerOptions& options);
   std::optional<StepInputs::Shape> GraphShape(const SchedulerOutput& batch, const StepInputs::Shape& exact) const;
+  bool FusesLayers(int64_t tokens) const;
   Status RunLayer(int64_t layer, int64_t tokens);
+  Status RunFusedLayer(int64_t layer, int64_t tokens);
+  Status RunRopeAndAttention(int64_t layer, int64_t tokens);
+  Status RunSkinny(const kernels::SkinnyGemmParams& params, const char* what);
+  Status RunNormedProduct(const DeviceBuffer<__nv_bfloat16>& norm_weight, kernels::SkinnyGemmParams product,
+                          const char* what);
   Status RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache);
   Status RunNorm(const __nv_bfloat16* branch, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
   std::vector<Piece> SplitBatch(const SchedulerOutput& batch) const;
@@ -116,6 +131,7 @@ class CudaRunner : public ModelRunner {
   std::unique_ptr<GpuSampler> gpu_sampler_;  // null: sampling on the host
   std::unique_ptr<StepInputs> inputs_;
   bool cuda_graphs_;
+  bool fused_decode_layers_;  // the option, where the model and the GEMM options allow it
   std::vector<int64_t> graph_buckets_;  // ascending
   CudaGraphCache graphs_;
   std::unique_ptr<StepTimer> step_timer_;  // null unless time_steps
