@@ -11,7 +11,9 @@
 //   "batch_invariant": false,              cuda: each token's result independent of the batch
 //                                          (greedy output the same alone or batched), slower
 //   "cuda_graphs": true,                   cuda: replay captured CUDA graphs for decode and
-//                                          verify steps (false: launch every kernel each step)
+//                                          verify steps (false: launch every kernel each step);
+//                                          with a spec config, verify steps of chunk_size + 1
+//                                          tokens a request get graphs of their exact size
 //   "listen": "127.0.0.1:50051",           gRPC address; port 0 picks a free port
 //   "metrics_port": 9400,                  Prometheus /metrics on the listen host; 0: a free
 //                                          port; -1: no metrics endpoint

@@ -92,20 +92,26 @@ Status SpecdServer::ServeMetrics() {
   return metrics_http_->Start();
 }
 
-// The runner the config names, over `model_dir`, with `num_blocks` KV blocks (0: from memory).
+// The runner the config names, over `model_dir`, with `num_blocks` KV blocks (0: from memory);
+// on the GPU, verify steps of verify_step_tokens tokens get CUDA graphs of their exact size.
 StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string& model_dir, int64_t num_blocks,
-                                                               int64_t reserved_bytes_per_block) const {
+                                                               int64_t reserved_bytes_per_block,
+                                                               const std::vector<int64_t>& verify_step_tokens) const {
   const int64_t block_size = config_.engine.kv_cache.block_size;
   if (config_.runner == "cuda") {
 #ifdef SPECD_WITH_CUDA_RUNNER
-    SPECD_ASSIGN_OR_RETURN(auto runner, CudaRunner::Create(model_dir, {.block_size = block_size, .num_blocks = num_blocks,
+    CudaRunnerOptions options{.block_size = block_size, .num_blocks = num_blocks,
         .reserved_bytes_per_block = reserved_bytes_per_block,
         .gpu_memory_utilization = config_.gpu_memory_utilization,
         .max_num_tokens = config_.engine.max_num_batched_tokens, .batch_invariant = config_.batch_invariant,
-        .cuda_graphs = config_.cuda_graphs}));
+        .cuda_graphs = config_.cuda_graphs};
+    options.graph_token_buckets.insert(options.graph_token_buckets.end(), verify_step_tokens.begin(),
+                                       verify_step_tokens.end());
+    SPECD_ASSIGN_OR_RETURN(auto runner, CudaRunner::Create(model_dir, options));
     return std::unique_ptr<ModelRunner>(std::move(runner));
 #else
     static_cast<void>(reserved_bytes_per_block);
+    static_cast<void>(verify_step_tokens);
     return UnimplementedError("this build has no CUDA runner (configured with SPECD_WITH_CUDA=OFF)");
 #endif
   }
@@ -126,6 +132,13 @@ StatusOr<int64_t> SpecdServer::DraftKvBytesPerBlock() const {
   static_cast<void>(draft);
   return int64_t{0};  // MakeRunner refuses the cuda runner in this build
 #endif
+}
+
+// The target's verify steps in which every request drafts the spec config's chunk_size tokens.
+StatusOr<std::vector<int64_t>> SpecdServer::VerifyStepTokens() const {
+  if (config_.spec_config.empty()) return std::vector<int64_t>{};
+  SPECD_ASSIGN_OR_RETURN(const SpecConfig spec, LoadSpecConfig(config_.spec_config));
+  return FullDraftStepTokens(spec);
 }
 
 // The proposer the spec config asks for, wired into the engine (before it starts).
@@ -179,7 +192,9 @@ Status SpecdServer::Load() {
   SPECD_ASSIGN_OR_RETURN(tokenizer_, Tokenizer::FromFile(config_.model + "/tokenizer.json"));
   SPECD_ASSIGN_OR_RETURN(model_, LoadModelConfig(config_.model));
   SPECD_ASSIGN_OR_RETURN(const int64_t draft_block_bytes, DraftKvBytesPerBlock());
-  SPECD_ASSIGN_OR_RETURN(auto runner, MakeRunner(config_.model, config_.engine.kv_cache.num_blocks, draft_block_bytes));
+  SPECD_ASSIGN_OR_RETURN(const std::vector<int64_t> verify_steps, VerifyStepTokens());
+  SPECD_ASSIGN_OR_RETURN(auto runner,
+                         MakeRunner(config_.model, config_.engine.kv_cache.num_blocks, draft_block_bytes, verify_steps));
   // The runner may have sized the KV cache itself (num_blocks 0 on the GPU).
   engine_config_ = config_.engine;
   engine_config_.kv_cache.num_blocks = static_cast<int32_t>(runner->kv_cache_shape().num_blocks);

@@ -48,8 +48,10 @@ class SpecdServer {
   Status Load();
   Status EnableSpeculation();
   StatusOr<std::unique_ptr<ModelRunner>> MakeRunner(const std::string& model_dir, int64_t num_blocks,
-                                                     int64_t reserved_bytes_per_block = 0) const;
+                                                     int64_t reserved_bytes_per_block = 0,
+                                                     const std::vector<int64_t>& verify_step_tokens = {}) const;
   StatusOr<int64_t> DraftKvBytesPerBlock() const;
+  StatusOr<std::vector<int64_t>> VerifyStepTokens() const;
   StatusOr<std::unique_ptr<Proposer>> LoadDraftProposer(const SpecConfig& spec);
   metrics::EngineStatsSnapshot EngineSnapshot() const;
   void WatchLiveness();

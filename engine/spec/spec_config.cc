@@ -104,4 +104,11 @@ StatusOr<SpecConfig> LoadSpecConfig(const std::string& path) {
   return FromJson(json, path);
 }
 
+std::vector<int64_t> FullDraftStepTokens(const SpecConfig& config) {
+  std::vector<int64_t> tokens;
+  if (!config.enabled()) return tokens;
+  for (int64_t batch = 1; batch <= config.max_batch_size; batch *= 2) tokens.push_back((config.chunk_size + 1) * batch);
+  return tokens;
+}
+
 }  // namespace specd

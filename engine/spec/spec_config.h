@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/base/status.h"
 
@@ -44,5 +45,10 @@ struct SpecConfig {
 // acceptance_target in [0, 1], 1 <= ngram_min <= ngram_max <= 16, max_batch_size >= 1).
 StatusOr<SpecConfig> ParseSpecConfig(const std::string& json_text, const std::string& source);
 StatusOr<SpecConfig> LoadSpecConfig(const std::string& path);
+
+// The token counts of verify steps in which every one of b running requests drafts chunk_size
+// tokens: (chunk_size + 1) * b for b = 1, 2, 4, ... up to max_batch_size (the CUDA runner pads
+// steps to graph buckets; these make the common verify shapes exact). Empty when disabled.
+std::vector<int64_t> FullDraftStepTokens(const SpecConfig& config);
 
 }  // namespace specd

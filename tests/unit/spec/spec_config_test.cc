@@ -37,6 +37,18 @@ TEST_CASE("spec config: draft_and_verify.json", "[cpu]") {
   CHECK(config->max_batch_size == 32);
 }
 
+TEST_CASE("spec config: verify steps of full drafts, for the CUDA runner's graph buckets", "[cpu]") {
+  const auto config = LoadPreset("draft_and_verify.json");  // chunk_size 4, max_batch_size 32
+  REQUIRE(config.ok());
+  CHECK(FullDraftStepTokens(*config) == std::vector<int64_t>{5, 10, 20, 40, 80, 160});
+  SpecConfig none;
+  CHECK(FullDraftStepTokens(none).empty());
+  SpecConfig narrow = *config;
+  narrow.max_batch_size = 3;
+  narrow.chunk_size = 1;
+  CHECK(FullDraftStepTokens(narrow) == std::vector<int64_t>{2, 4});
+}
+
 TEST_CASE("spec config: ngram_lookup.json", "[cpu]") {
   const auto config = LoadPreset("ngram_lookup.json");
   REQUIRE(config.ok());
