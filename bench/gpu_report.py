@@ -60,11 +60,13 @@ def decode_rows(out):
 
 
 def baseline_rows(out):
-    """specd against itself: without CUDA graphs, and with cuBLASLt's heuristic for small GEMMs."""
+    """specd against itself: without CUDA graphs, without the fused decode layers, and with
+    cuBLASLt's heuristic for small GEMMs."""
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
         graphs = decode_row(out, f"decode_specd_{shape}.json")
         for suffix, baseline in (("eager", "specd without CUDA graphs"),
+                                 ("unfused", "specd, norms / residual adds / SiLU as separate kernels"),
                                  ("untuned", "specd, cuBLASLt heuristic for small GEMMs")):
             other = decode_row(out, f"decode_specd_{shape}_{suffix}.json")
             rows.append({"case": f"decode batch 1, {shape}, CUDA graphs", "unit": "ms_per_token",

@@ -2,7 +2,8 @@
 # The CUDA runner's benchmarks on the GPU machine, each next to PyTorch measured in the same call:
 #   attention   paged attention kernels (decode TB/s, prefill TFLOP/s), PyTorch SDPA / FA2 / cuDNN
 #   decode      batch-1 decode, random weights in the Llama-3.2-1B and Llama-3.1-8B shapes: CUDA
-#               graphs, eager, cuBLASLt's heuristic for small GEMMs; the host gap between steps;
+#               graphs, eager, separate norm/add/SiLU kernels, cuBLASLt's heuristic for small
+#               GEMMs; the host gap between steps;
 #               transformers with a static cache
 #   throughput  8B decode at batch 1..256 with 1024-token contexts; 8B verify steps of 1..9 tokens
 #   spec        speculative decoding on the bundled pair (both models on the GPU), batch 1 and 8,
@@ -30,6 +31,7 @@ decode() {
   for shape in llama-3.2-1b llama-3.1-8b; do
     $decode --shape bench/shapes/$shape --out "$out/decode_specd_$shape.json"
     $decode --shape bench/shapes/$shape --no-cuda-graphs --out "$out/decode_specd_${shape}_eager.json"
+    $decode --shape bench/shapes/$shape --no-fused-decode-layers --out "$out/decode_specd_${shape}_unfused.json"
     $decode --shape bench/shapes/$shape --no-fast-small-gemms --out "$out/decode_specd_${shape}_untuned.json"
     python3 bench/torch_decode_bench.py bench/shapes/$shape "$out/decode_torch_$shape.json"
   done
