@@ -37,6 +37,23 @@ def attention_rows(out):
     return rows
 
 
+def flex_rows(out):
+    """Each modifier against torch's compiled flex_attention (the `flex` part); the target is to be ahead."""
+    if not os.path.exists(os.path.join(out, "flex_specd.json")):
+        return []
+    specd, torch = load(out, "flex_specd.json"), load(out, "flex_torch.json")
+    rows = []
+    for s in specd:
+        key = (s["kind"], s["modifier"], s["batch"], s["context"])
+        unit = "tb_per_s" if s["kind"] == "decode" else "tflop_per_s"
+        for t in (t for t in torch if (t["kind"], t["modifier"], t["batch"], t["context"]) == key):
+            rows.append({"case": f'flex {s["kind"]} {s["batch"]}x{s["context"]}, {s["modifier"]}', "unit": unit,
+                         "specd": s[unit], "baseline": t["implementation"], "baseline_value": t[unit],
+                         "ratio": s[unit] / t[unit], "target": t[unit], "meets_target": s[unit] >= t[unit],
+                         "specd_ms": s["ms"], "baseline_ms": t["ms"]})
+    return rows
+
+
 def decode_row(out, name):
     """The one row of a batch-1, single-token run of specd_bench_model_decode."""
     rows = load(out, name)
@@ -135,7 +152,7 @@ def spec_rows(out):
 def main():
     out = sys.argv[1]
     card = load(out, "attention_specd.json")[0]["card"]
-    rows = (attention_rows(out) + decode_rows(out) + baseline_rows(out) + host_gap_rows(out) +
+    rows = (attention_rows(out) + flex_rows(out) + decode_rows(out) + baseline_rows(out) + host_gap_rows(out) +
             throughput_rows(out) + verify_rows(out) + spec_rows(out))
     key = re.sub(r"[^a-z0-9]+", "_", card.lower()).strip("_")
     with open(os.path.join(out, f"cuda_runner_{key}.json"), "w") as f:

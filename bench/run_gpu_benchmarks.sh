@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The CUDA runner's benchmarks on the GPU machine, each next to PyTorch measured in the same call:
 #   attention   paged attention kernels (decode TB/s, prefill TFLOP/s), PyTorch SDPA / FA2 / cuDNN
+#   flex        attention modifiers (causal, sliding window, soft-capping, ALiBi, prefix-LM,
+#               documents) in prefill and decode, and sliding-window decode at 8k..128k contexts;
+#               PyTorch's compiled flex_attention with block masks on the same cases
 #   decode      batch-1 decode, random weights in the Llama-3.2-1B and Llama-3.1-8B shapes: CUDA
 #               graphs, eager, separate norm/add/SiLU kernels, cuBLASLt's heuristic for small
 #               GEMMs; the host gap between steps;
@@ -27,6 +30,11 @@ attention() {
   python3 bench/torch_attention_bench.py "$out/attention_torch.json"
 }
 
+flex() {
+  .gpu/specd_bench_attention --flex --out "$out/flex_specd.json"
+  python3 bench/torch_flex_attention_bench.py "$out/flex_torch.json"
+}
+
 decode() {
   for shape in llama-3.2-1b llama-3.1-8b; do
     $decode --shape bench/shapes/$shape --out "$out/decode_specd_$shape.json"
@@ -49,10 +57,10 @@ spec() { .gpu/specd_bench_spec_decode --runner cuda --passes 10 --out "$out/spec
 report() { python3 bench/gpu_report.py "$out"; }
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(attention decode throughput spec report)
+[ ${#parts[@]} -gt 0 ] || parts=(attention flex decode throughput spec report)
 for part in "${parts[@]}"; do
   case "$part" in
-    attention|decode|throughput|spec|report) "$part" ;;
-    *) echo "run_gpu_benchmarks.sh: unknown part '$part' (attention, decode, throughput, spec, report)" >&2; exit 2 ;;
+    attention|flex|decode|throughput|spec|report) "$part" ;;
+    *) echo "run_gpu_benchmarks.sh: unknown part '$part' (attention, flex, decode, throughput, spec, report)" >&2; exit 2 ;;
   esac
 done

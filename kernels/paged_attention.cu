@@ -15,8 +15,10 @@
 //   tiles of a split:   |t0|t1|t2|t3|t4|t5|...                                      each, the last
 //   warp owning a tile:  w0 w1 w2 w3 w0 w1 ...  (kTileKeys = 16 keys per tile)     one shorter)
 //
-//   first = 0, or max(0, pos - sliding_window + 1) with a sliding window. Splits past pos have
-//   no keys and exit at once. A token whose whole range fits in split 0 is finished by that CTA.
+//   [first, pos] is the token's key interval from its modifier (attention_modifier.h; [first,
+//   last] in general: causal first = 0, with a sliding window max(0, pos - window + 1)), so a
+//   window's decode reads the window's blocks only. Splits past the interval have no keys and
+//   exit at once. A token whose whole range fits in split 0 is finished by that CTA.
 //
 // Each warp runs its own online softmax over its tiles, with a private kStages-deep ring of
 // shared-memory tiles filled by cp.async (16-byte copies, one K and one V row per key, each
@@ -38,6 +40,9 @@
 //   M = max_s m_s,  out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M).
 // Split count and size come from the host (PlanSplits): what it knows is the token count and the
 // longest possible key range, not the positions.
+//
+// Every kernel is a template over the modifier's functor; LaunchPagedAttention picks it with a
+// switch (DispatchAttentionModifier). Causal and sliding window share one instantiation.
 //
 // Pieces: paged_attention_common.cuh (constants, Args, device helpers), paged_attention_kernel.cuh
 // (the attention kernel), paged_attention_merge.cuh (the merge kernel); this file holds the split
@@ -95,7 +100,7 @@ int SmCount(int device) {
 
 // Opts the attention kernel into its shared memory on `device` (once) and returns how many of its
 // CTAs one SM holds.
-template <int kHeadDim, int kHeads>
+template <int kHeadDim, int kHeads, typename Modifier>
 cudaError_t PrepareAttention(int device, int* ctas_per_sm) {
   static std::atomic<int> cached[kMaxCachedDevices] = {};
   const bool cacheable = device >= 0 && device < kMaxCachedDevices;
@@ -104,7 +109,7 @@ cudaError_t PrepareAttention(int device, int* ctas_per_sm) {
     if (*ctas_per_sm > 0) return cudaSuccess;
   }
   constexpr size_t kSmem = SmemBytes<kHeadDim, kHeads>();
-  const auto kernel = PagedAttentionKernel<kHeadDim, kHeads>;
+  const auto kernel = PagedAttentionKernel<kHeadDim, kHeads, Modifier>;
   cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem));
   if (error == cudaSuccess) error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(ctas_per_sm, kernel, kThreads, kSmem);
   if (error != cudaSuccess) return error;
@@ -113,16 +118,17 @@ cudaError_t PrepareAttention(int device, int* ctas_per_sm) {
   return cudaSuccess;
 }
 
+template <typename Modifier>
 cudaError_t PrepareAttention(int head_dim, int heads_per_cta, int device, int* ctas_per_sm) {
   switch (head_dim * 16 + heads_per_cta) {
-    case 64 * 16 + 1: return PrepareAttention<64, 1>(device, ctas_per_sm);
-    case 64 * 16 + 2: return PrepareAttention<64, 2>(device, ctas_per_sm);
-    case 64 * 16 + 4: return PrepareAttention<64, 4>(device, ctas_per_sm);
-    case 64 * 16 + 8: return PrepareAttention<64, 8>(device, ctas_per_sm);
-    case 128 * 16 + 1: return PrepareAttention<128, 1>(device, ctas_per_sm);
-    case 128 * 16 + 2: return PrepareAttention<128, 2>(device, ctas_per_sm);
-    case 128 * 16 + 4: return PrepareAttention<128, 4>(device, ctas_per_sm);
-    case 128 * 16 + 8: return PrepareAttention<128, 8>(device, ctas_per_sm);
+    case 64 * 16 + 1: return PrepareAttention<64, 1, Modifier>(device, ctas_per_sm);
+    case 64 * 16 + 2: return PrepareAttention<64, 2, Modifier>(device, ctas_per_sm);
+    case 64 * 16 + 4: return PrepareAttention<64, 4, Modifier>(device, ctas_per_sm);
+    case 64 * 16 + 8: return PrepareAttention<64, 8, Modifier>(device, ctas_per_sm);
+    case 128 * 16 + 1: return PrepareAttention<128, 1, Modifier>(device, ctas_per_sm);
+    case 128 * 16 + 2: return PrepareAttention<128, 2, Modifier>(device, ctas_per_sm);
+    case 128 * 16 + 4: return PrepareAttention<128, 4, Modifier>(device, ctas_per_sm);
+    case 128 * 16 + 8: return PrepareAttention<128, 8, Modifier>(device, ctas_per_sm);
     default: return cudaErrorInvalidValue;
   }
 }
@@ -135,12 +141,12 @@ struct SplitPlan {
 };
 
 // Splits from what the host knows: the token count and the longest possible key range L
-// (max_blocks_per_seq * block_size, or the sliding window). See the policy constants.
+// (max_blocks_per_seq * block_size, or the sliding window: MaxVisibleKeys). See the policy
+// constants.
 SplitPlan PlanSplits(const PagedAttentionParams& p, int kv_slices, int64_t resident_ctas) {
   SplitPlan plan;
   if (p.workspace == nullptr) return plan;
-  const int64_t context = static_cast<int64_t>(p.max_blocks_per_seq) * p.block_size;
-  const int64_t keys = p.sliding_window > 0 ? std::min<int64_t>(context, p.sliding_window) : context;
+  const int64_t keys = MaxVisibleKeys(p.modifier, p.max_blocks_per_seq * p.block_size);
   const int64_t ctas = static_cast<int64_t>(p.num_tokens) * p.num_kv_heads * kv_slices;  // per split
   const int64_t fits = static_cast<int64_t>(
       p.workspace_bytes / (static_cast<size_t>(p.num_tokens) * p.num_heads * PartialBytes(p.head_dim)));
@@ -168,37 +174,75 @@ SplitPlan PlanSplits(const PagedAttentionParams& p, int kv_slices, int64_t resid
 
 // Both kernels are programmatic dependents (pdl.cuh) of the kernel before them: the merge may
 // start while the attention kernel drains, and waits for its results before reading them.
-template <int kHeadDim, int kHeads>
+template <int kHeadDim, int kHeads, typename Modifier>
 cudaError_t LaunchAttention(const Args& a, unsigned ctas, cudaStream_t stream) {
-  return LaunchWithPdl(PagedAttentionKernel<kHeadDim, kHeads>, ctas, kThreads, SmemBytes<kHeadDim, kHeads>(), stream, a);
+  return LaunchWithPdl(PagedAttentionKernel<kHeadDim, kHeads, Modifier>, ctas, kThreads, SmemBytes<kHeadDim, kHeads>(),
+                       stream, a);
 }
 
-template <int kHeadDim>
+template <int kHeadDim, typename Modifier>
 cudaError_t LaunchMerge(const Args& a, unsigned ctas, cudaStream_t stream) {
-  return LaunchWithPdl(MergeSplitsKernel<kHeadDim>, ctas, kMergeWarps * kWarpSize, 0, stream, a);
+  return LaunchWithPdl(MergeSplitsKernel<kHeadDim, Modifier>, ctas, kMergeWarps * kWarpSize, 0, stream, a);
 }
 
-template <int kHeadDim>
+template <int kHeadDim, typename Modifier>
 cudaError_t LaunchAttention(const Args& a, int heads_per_cta, unsigned ctas, cudaStream_t stream) {
   switch (heads_per_cta) {
     case 1:
-      return LaunchAttention<kHeadDim, 1>(a, ctas, stream);
+      return LaunchAttention<kHeadDim, 1, Modifier>(a, ctas, stream);
     case 2:
-      return LaunchAttention<kHeadDim, 2>(a, ctas, stream);
+      return LaunchAttention<kHeadDim, 2, Modifier>(a, ctas, stream);
     case 4:
-      return LaunchAttention<kHeadDim, 4>(a, ctas, stream);
+      return LaunchAttention<kHeadDim, 4, Modifier>(a, ctas, stream);
     case 8:
-      return LaunchAttention<kHeadDim, 8>(a, ctas, stream);
+      return LaunchAttention<kHeadDim, 8, Modifier>(a, ctas, stream);
     default:
       return cudaErrorInvalidValue;
   }
 }
 
-template <int kHeadDim>
+template <int kHeadDim, typename Modifier>
 cudaError_t Launch(const Args& a, int heads_per_cta, unsigned ctas, unsigned merge_ctas, cudaStream_t stream) {
-  const cudaError_t error = LaunchAttention<kHeadDim>(a, heads_per_cta, ctas, stream);
+  const cudaError_t error = LaunchAttention<kHeadDim, Modifier>(a, heads_per_cta, ctas, stream);
   if (error != cudaSuccess || a.num_splits == 1) return error;
-  return LaunchMerge<kHeadDim>(a, merge_ctas, stream);
+  return LaunchMerge<kHeadDim, Modifier>(a, merge_ctas, stream);
+}
+
+// The launch for one modifier's functor: plan, arguments, kernels. Parameters already checked.
+template <typename Modifier>
+cudaError_t LaunchWithModifier(const PagedAttentionParams& p, cudaStream_t stream) {
+  int device = 0;
+  cudaError_t error = cudaGetDevice(&device);
+  if (error != cudaSuccess) return error;
+  const int group = p.num_heads / p.num_kv_heads;
+  const int heads_per_cta = HeadsPerCta(group);
+  const int kv_slices = static_cast<int>(CeilDiv(group, heads_per_cta));
+  int ctas_per_sm = 0;
+  error = PrepareAttention<Modifier>(p.head_dim, heads_per_cta, device, &ctas_per_sm);
+  if (error != cudaSuccess) return error;
+  const SplitPlan plan = PlanSplits(p, kv_slices, static_cast<int64_t>(ctas_per_sm) * SmCount(device));
+
+  Args a;
+  a.p = p;
+  a.kv_slices = kv_slices;
+  a.num_splits = plan.num_splits;
+  a.split_keys = plan.split_keys;
+  if (plan.num_splits > 1) {
+    const int64_t partials = static_cast<int64_t>(p.num_tokens) * p.num_heads * plan.num_splits;
+    a.partial_acc = static_cast<float*>(p.workspace);
+    a.partial_ml = reinterpret_cast<float2*>(a.partial_acc + partials * p.head_dim);
+  }
+  const int64_t ctas = static_cast<int64_t>(p.num_tokens) * p.num_kv_heads * kv_slices * plan.num_splits;
+  const int64_t merge_ctas = static_cast<int64_t>(p.num_tokens) * p.num_heads;
+  if (ctas > INT_MAX || merge_ctas > INT_MAX) return cudaErrorInvalidValue;
+  switch (p.head_dim) {
+    case 64:
+      return Launch<64, Modifier>(a, heads_per_cta, static_cast<unsigned>(ctas), static_cast<unsigned>(merge_ctas), stream);
+    case 128:
+      return Launch<128, Modifier>(a, heads_per_cta, static_cast<unsigned>(ctas), static_cast<unsigned>(merge_ctas), stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
 }
 
 }  // namespace
@@ -219,7 +263,7 @@ size_t PagedAttentionWorkspaceBytes(int max_num_tokens, int num_heads, int head_
   int64_t bound = 0;
   for (int heads_per_cta = 1; heads_per_cta <= kMaxHeadsPerCta; heads_per_cta *= 2) {
     int ctas_per_sm = 0;
-    if (PrepareAttention(head_dim, heads_per_cta, device, &ctas_per_sm) != cudaSuccess) {
+    if (PrepareAttention<CausalModifier>(head_dim, heads_per_cta, device, &ctas_per_sm) != cudaSuccess) {
       cudaGetLastError();
       return 0;
     }
@@ -233,7 +277,7 @@ cudaError_t LaunchPagedAttention(const PagedAttentionParams& params, cudaStream_
   const PagedAttentionParams& p = params;
   if (p.head_dim != 64 && p.head_dim != 128) return cudaErrorInvalidValue;
   if (p.num_tokens < 0 || p.num_heads <= 0 || p.num_kv_heads <= 0 || p.num_heads % p.num_kv_heads != 0 ||
-      p.block_size <= 0 || p.max_blocks_per_seq <= 0 || p.sliding_window < 0 ||
+      p.block_size <= 0 || p.max_blocks_per_seq <= 0 || !ValidAttentionModifier(p.modifier) ||
       static_cast<int64_t>(p.q_stride) < static_cast<int64_t>(p.num_heads) * p.head_dim) {
     return cudaErrorInvalidValue;
   }
@@ -246,38 +290,9 @@ cudaError_t LaunchPagedAttention(const PagedAttentionParams& params, cudaStream_
     return cudaErrorInvalidValue;
   }
 
-  int device = 0;
-  cudaError_t error = cudaGetDevice(&device);
-  if (error != cudaSuccess) return error;
-  const int group = p.num_heads / p.num_kv_heads;
-  const int heads_per_cta = HeadsPerCta(group);
-  const int kv_slices = static_cast<int>(CeilDiv(group, heads_per_cta));
-  int ctas_per_sm = 0;
-  error = PrepareAttention(p.head_dim, heads_per_cta, device, &ctas_per_sm);
-  if (error != cudaSuccess) return error;
-  const SplitPlan plan = PlanSplits(p, kv_slices, static_cast<int64_t>(ctas_per_sm) * SmCount(device));
-
-  Args a;
-  a.p = p;
-  a.kv_slices = kv_slices;
-  a.num_splits = plan.num_splits;
-  a.split_keys = plan.split_keys;
-  if (plan.num_splits > 1) {
-    const int64_t partials = static_cast<int64_t>(p.num_tokens) * p.num_heads * plan.num_splits;
-    a.partial_acc = static_cast<float*>(p.workspace);
-    a.partial_ml = reinterpret_cast<float2*>(a.partial_acc + partials * p.head_dim);
-  }
-  const int64_t ctas = static_cast<int64_t>(p.num_tokens) * p.num_kv_heads * kv_slices * plan.num_splits;
-  const int64_t merge_ctas = static_cast<int64_t>(p.num_tokens) * p.num_heads;
-  if (ctas > INT_MAX || merge_ctas > INT_MAX) return cudaErrorInvalidValue;
-  switch (p.head_dim) {
-    case 64:
-      return Launch<64>(a, heads_per_cta, static_cast<unsigned>(ctas), static_cast<unsigned>(merge_ctas), stream);
-    case 128:
-      return Launch<128>(a, heads_per_cta, static_cast<unsigned>(ctas), static_cast<unsigned>(merge_ctas), stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return DispatchAttentionModifier(
+      p.modifier, p.num_heads, [&](auto modifier) { return LaunchWithModifier<decltype(modifier)>(p, stream); },
+      [] { return cudaErrorInvalidValue; });
 }
 
 }  // namespace specd::kernels

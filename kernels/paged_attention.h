@@ -2,8 +2,10 @@
 // tokens, k+1 verify tokens), bf16 in and out, fp32 softmax and accumulation.
 //
 // Query token t belongs to sequence token_seq[t] and sits at position positions[t]; it attends
-// to that sequence's keys at positions [first, positions[t]] (causal; first = 0, or
-// positions[t] - sliding_window + 1 with a sliding window), found through the block table:
+// to that sequence's keys at the positions its modifier shows it (kernels/attention_modifier.h:
+// [first, last]; causal by default: [0, positions[t]], with a sliding window
+// [positions[t] - window + 1, positions[t]]), with the modifier's score transform, found through
+// the block table (entries of keys no query sees are never read: they may be anything):
 //   slot(p) = block_tables[seq * max_blocks_per_seq + p / block_size] * block_size + p % block_size
 // GQA: query head h reads KV head h / (num_heads / num_kv_heads).
 // CUDA-core kernel, split-KV (flash-decoding) when the batch is too small to fill the GPU or a
@@ -18,6 +20,8 @@
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+
+#include "kernels/attention_modifier.h"
 
 namespace specd::kernels {
 
@@ -37,7 +41,7 @@ struct PagedAttentionParams {
   int head_dim = 0;                        // 64 or 128
   int block_size = 0;
   float scale = 0.0f;                      // usually 1 / sqrt(head_dim)
-  int sliding_window = 0;                  // 0: none
+  AttentionModifier modifier;              // causal unless set; cudaErrorInvalidValue if malformed
   // Split-KV scratch, 16-byte aligned, owned by the caller and reused across calls on one stream
   // (its contents need no initialisation). nullptr / 0: never split.
   void* workspace = nullptr;
@@ -49,7 +53,8 @@ struct PagedAttentionParams {
 // the current device. At most 64 MiB; 0 when such batches never split.
 size_t PagedAttentionWorkspaceBytes(int max_num_tokens, int num_heads, int head_dim, int max_context);
 
-// cudaErrorInvalidValue for a head dim other than 64 or 128, or inconsistent head counts.
+// cudaErrorInvalidValue for a head dim other than 64 or 128, inconsistent head counts or a malformed
+// modifier.
 cudaError_t LaunchPagedAttention(const PagedAttentionParams& params, cudaStream_t stream);
 
 }  // namespace specd::kernels

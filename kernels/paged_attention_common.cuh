@@ -46,10 +46,6 @@ __device__ __forceinline__ float WarpSum(float value) {
   return value;
 }
 
-__device__ __forceinline__ int FirstKey(int pos, int sliding_window) {
-  return sliding_window > 0 ? max(0, pos - sliding_window + 1) : 0;
-}
-
 // 16 bytes global -> shared, asynchronously; src_bytes = 0 writes zeros and reads nothing.
 __device__ __forceinline__ void CopyAsync16(void* shared, const void* global, int src_bytes) {
   const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));

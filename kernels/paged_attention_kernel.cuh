@@ -1,7 +1,9 @@
 // CUDA-core paged attention internals, part 2 of 3 (included by paged_attention.cu only):
 // PagedAttentionKernel, one CTA per (token, KV head, head slice, split): per-warp online softmax
 // over cp.async-filled K/V tile rings, then the warps combined into the output or a split's
-// partial result.
+// partial result. Modifier (kernels/attention_modifier.h) gives the token's key interval, the only
+// keys read (masked blocks are never loaded; the interval's edge tiles reuse the split's bound
+// check, so no tile does mask math), and the score transform when it has one.
 #pragma once
 
 #include "kernels/paged_attention_common.cuh"
@@ -9,7 +11,7 @@
 namespace specd::kernels {
 namespace {
 
-template <int kHeadDim, int kHeads>
+template <int kHeadDim, int kHeads, typename Modifier>
 __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   constexpr int kChunksPerRow = kHeadDim / kChunkElements;  // 16 or 8
   constexpr int kRowsPerPass = kWarpSize / kChunksPerRow;   // tile rows one warp-wide copy covers
@@ -41,13 +43,15 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   const int group = p.num_heads / p.num_kv_heads;
   const int head_base = (kv_cta % a.kv_slices) * kHeads;  // this CTA's first head within the group
 
+  const Modifier modifier(p.modifier, p.num_heads);
   const int pos = p.positions[token];
-  const int first = FirstKey(pos, p.sliding_window);
-  const int begin = first + split * a.split_keys;
-  if (begin > pos) return;  // an empty split (CTA-uniform)
-  const int end = begin + min(a.split_keys, pos + 1 - begin);
-  const bool direct = pos + 1 - first <= a.split_keys;  // the token's whole range is this split
-  const int* block_table = p.block_tables + static_cast<int64_t>(p.token_seq[token]) * p.max_blocks_per_seq;
+  const int seq = p.token_seq[token];
+  const KeyInterval keys = modifier.Keys(seq, pos);
+  const int begin = keys.first + split * a.split_keys;
+  if (begin > keys.last) return;  // an empty split (CTA-uniform)
+  const int end = begin + min(a.split_keys, keys.last + 1 - begin);
+  const bool direct = keys.last + 1 - keys.first <= a.split_keys;  // the token's whole range is this split
+  const int* block_table = p.block_tables + static_cast<int64_t>(seq) * p.max_blocks_per_seq;
 
   // Positions, sequences and block tables are the step's upload; q and the cache come from the
   // kernels before this one.
@@ -96,6 +100,9 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
     }
   };
 
+  float head_factor[kHeads];  // the score transform's per-head constant
+#pragma unroll
+  for (int h = 0; h < kHeads; ++h) head_factor[h] = modifier.HeadFactor(kv_head * group + head_base + h);
   float running_max[kHeads];  // warp-uniform
   float lane_sum[kHeads];     // this lane's key's share of the softmax denominator
   float acc[kHeads][kDimsPerLane];  // output dims [lane * kDimsPerLane, +kDimsPerLane) of each head
@@ -161,11 +168,13 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
     }
 
     // Online softmax. Key 0 of every tile is inside the split, so each tile max is finite.
-    const bool valid = begin + (warp + i * kWarps) * kTileKeys + key < end;
+    const int key_position = begin + (warp + i * kWarps) * kTileKeys + key;
+    const bool valid = key_position < end;
     float correction[kHeads];
 #pragma unroll
     for (int h = 0; h < kHeads; ++h) {
       float s = score[h] + __shfl_xor_sync(kFullMask, score[h], kTileKeys);
+      if constexpr (Modifier::kScores) s = modifier.Score(s * kLn2, pos, key_position, head_factor[h]) * kLog2E;
       if (!valid) s = -INFINITY;
       float tile_max = s;
 #pragma unroll

@@ -10,7 +10,7 @@ namespace {
 
 // One CTA per (token, head); returns at once for tokens the attention kernel finished itself.
 // Warp w sums splits w, w + kMergeWarps, ...; lane owns kDimsPerLane dims.
-template <int kHeadDim>
+template <int kHeadDim, typename Modifier>
 __global__ void __launch_bounds__(kMergeWarps * kWarpSize) MergeSplitsKernel(const Args a) {
   constexpr int kDimsPerLane = kHeadDim / kWarpSize;
   __shared__ __align__(16) float warp_acc[kMergeWarps][kHeadDim];
@@ -18,9 +18,8 @@ __global__ void __launch_bounds__(kMergeWarps * kWarpSize) MergeSplitsKernel(con
   const PagedAttentionParams& p = a.p;
   const int token = static_cast<int>(blockIdx.x / p.num_heads);
   const int head = static_cast<int>(blockIdx.x % p.num_heads);
-  const int pos = p.positions[token];
-  const int keys = pos + 1 - FirstKey(pos, p.sliding_window);
-  const int splits = (keys - 1) / a.split_keys + 1;
+  const KeyInterval keys = Modifier(p.modifier, p.num_heads).Keys(p.token_seq[token], p.positions[token]);
+  const int splits = (keys.last - keys.first) / a.split_keys + 1;
   if (splits <= 1) return;
   // No early AllowDependentLaunch here: the next kernel launches when the merge ends. Letting it
   // in early made back-to-back decode attention at 1 x 8192 slower (H100: 1.65 TB/s against

@@ -19,17 +19,22 @@
 //
 // A CTA owns kRows consecutive batch rows. It loads their Q once, then for each run (maximal
 // block of rows of one sequence) streams that sequence's keys [min first, max pos] in tiles of
-// kKeys (64 or 128; tiles aligned to multiples of kKeys positions; drawn for 64):
+// kKeys (64 or 128; tiles aligned to multiples of kKeys positions; drawn for 64). Each row's
+// visible keys are an interval [first, last] from the modifier (attention_modifier.h; causal:
+// [0, pos]); the run's tiles are those meeting [min first, max last] (the rest is masked for
+// every row: never loaded), each classified by ClassifyKeys:
 //
 //   keys:   0        64       128      192      256
 //           |--------|--------|--------|--------|--
-//   run:         first_min ..................... pos_max
-//   tiles:  [  t0    ][  t1   ][  t2   ][  t3   ]      t0 and t3 need masks, t1 and t2 none
+//   run:         first_min ..................... last_max
+//   tiles:  [  t0    ][  t1   ][  t2   ][  t3   ]      t0 and t3 partial (masked per row),
+//                                                       t1 and t2 visible to every row: no mask
 //
-// A tile needs the per-row mask (key > pos or key < first: -inf) only when its last key is past
-// the run's smallest position or its first key is before the run's largest window start; keys
-// outside [min first, max pos] are zero-filled in shared memory (never read from the cache).
-// Rows of other runs in the tile are computed and dropped.
+// Partial tiles get the per-row mask (key outside [first, last]: -inf); keys outside
+// [min first, max last] are zero-filled in shared memory (never read from the cache). The
+// modifier's score transform (soft-capping, ALiBi), when it has one, runs on every tile before
+// the mask. Rows of other runs in the tile are computed and dropped. Every kernel is a template
+// over the modifier's functor, picked by a switch (DispatchAttentionModifier).
 //
 // K and V tiles are double-buffered and filled with cp.async 16-byte copies (rows gathered through
 // the block table; each key's cache offset is looked up two tiles ahead and kept in shared
@@ -59,20 +64,20 @@
 namespace specd::kernels {
 namespace {
 
-template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks>
+template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks, typename Modifier>
 __global__ void __launch_bounds__(kWarps * kWarpSize, kMinBlocks)
     MmaSyncKernel(const PagedAttentionParams p, const float scale_log2) {
-  MmaSyncAttention<kHeadDim, kWarps, kMTiles, kKeys>(p, scale_log2);
+  MmaSyncAttention<kHeadDim, kWarps, kMTiles, kKeys, Modifier>(p, scale_log2);
 }
 
 // The plain sm_90 image has no wgmma: it runs the mma.sync path on the same rows and threads.
-template <int kHeadDim, int kGroups, int kKeys, int kMinBlocks>
+template <int kHeadDim, int kGroups, int kKeys, int kMinBlocks, typename Modifier>
 __global__ void __launch_bounds__(kGroups * kWarpgroupThreads, kMinBlocks)
     WgmmaKernel(const PagedAttentionParams p, const float scale_log2) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  WgmmaAttention<kHeadDim, kGroups, kKeys>(p, scale_log2);
+  WgmmaAttention<kHeadDim, kGroups, kKeys, Modifier>(p, scale_log2);
 #else
-  MmaSyncAttention<kHeadDim, 4 * kGroups, 1, kKeys>(p, scale_log2);
+  MmaSyncAttention<kHeadDim, 4 * kGroups, 1, kKeys, Modifier>(p, scale_log2);
 #endif
 }
 
@@ -90,21 +95,21 @@ cudaError_t LaunchKernel(Kernel kernel, int threads, int rows, int smem_bytes, c
   return cudaGetLastError();
 }
 
-template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks>
+template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks, typename Modifier>
 cudaError_t LaunchMmaSync(const PagedAttentionParams& p, cudaStream_t stream) {
   using T = MmaSyncTile<kHeadDim, kWarps, kMTiles, kKeys>;
-  return LaunchKernel(MmaSyncKernel<kHeadDim, kWarps, kMTiles, kKeys, kMinBlocks>, T::kThreads, T::kRows,
+  return LaunchKernel(MmaSyncKernel<kHeadDim, kWarps, kMTiles, kKeys, kMinBlocks, Modifier>, T::kThreads, T::kRows,
                       T::kSmemBytes, p, stream);
 }
 
-template <int kHeadDim, int kGroups, int kKeys, int kMinBlocks>
+template <int kHeadDim, int kGroups, int kKeys, int kMinBlocks, typename Modifier>
 cudaError_t LaunchWgmma(const PagedAttentionParams& p, cudaStream_t stream) {
   using T = WgmmaTile<kHeadDim, kGroups, kKeys>;
   // The sm_90 fallback (MmaSyncAttention<kHeadDim, 4 * kGroups, 1, kKeys>) has the same rows,
   // threads and tiles: Q | K[2] | V[2] of the same sizes.
   static_assert(T::kSmemBytes == MmaSyncTile<kHeadDim, 4 * kGroups, 1, kKeys>::kSmemBytes);
-  return LaunchKernel(WgmmaKernel<kHeadDim, kGroups, kKeys, kMinBlocks>, T::kThreads, T::kRows, T::kSmemBytes, p,
-                      stream);
+  return LaunchKernel(WgmmaKernel<kHeadDim, kGroups, kKeys, kMinBlocks, Modifier>, T::kThreads, T::kRows,
+                      T::kSmemBytes, p, stream);
 }
 
 // Variant 0 is LaunchPagedAttentionMma's. Measured on an H200 (prefill 4 x 4096, 32 heads, head
@@ -115,17 +120,30 @@ cudaError_t LaunchWgmma(const PagedAttentionParams& p, cudaStream_t stream) {
 // (64-key tiles): wgmma without the overlap (301 with 2 warpgroups, 271 with 1), Q held in
 // registers for S = Q K^T (313, 284), mma.sync with 8 warps of 16 rows (257) or 4 warps of 16
 // rows (201).
-template <int kHeadDim>
+template <int kHeadDim, typename Modifier>
 cudaError_t LaunchVariant(const PagedAttentionParams& p, int variant, cudaStream_t stream) {
   switch (variant) {
     case 0:
-      return LaunchWgmma<kHeadDim, 2, 128, 1>(p, stream);
+      return LaunchWgmma<kHeadDim, 2, 128, 1, Modifier>(p, stream);
     case 1:
-      return LaunchWgmma<kHeadDim, 2, 64, 1>(p, stream);
+      return LaunchWgmma<kHeadDim, 2, 64, 1, Modifier>(p, stream);
     case 2:
-      return LaunchWgmma<kHeadDim, 1, 64, 2>(p, stream);
+      return LaunchWgmma<kHeadDim, 1, 64, 2, Modifier>(p, stream);
     case 3:
-      return LaunchMmaSync<kHeadDim, 4, 2, 64, 2>(p, stream);
+      return LaunchMmaSync<kHeadDim, 4, 2, 64, 2, Modifier>(p, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
+// The variant for one modifier's functor (DispatchAttentionModifier's pick).
+template <typename Modifier>
+cudaError_t LaunchVariant(const PagedAttentionParams& p, int variant, cudaStream_t stream) {
+  switch (p.head_dim) {
+    case 64:
+      return LaunchVariant<64, Modifier>(p, variant, stream);
+    case 128:
+      return LaunchVariant<128, Modifier>(p, variant, stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -149,7 +167,8 @@ const char* PagedAttentionMmaVariantName(int variant) {
 
 cudaError_t LaunchPagedAttentionMmaVariant(const PagedAttentionParams& params, int variant, cudaStream_t stream) {
   if (params.num_heads <= 0 || params.num_kv_heads <= 0 || params.num_heads % params.num_kv_heads != 0 ||
-      params.block_size <= 0 || params.num_tokens < 0 || variant < 0 || variant >= kNumVariants) {
+      params.block_size <= 0 || params.num_tokens < 0 || variant < 0 || variant >= kNumVariants ||
+      !ValidAttentionModifier(params.modifier)) {
     return cudaErrorInvalidValue;
   }
   if (params.head_dim != 64 && params.head_dim != 128) return cudaErrorInvalidValue;
@@ -161,14 +180,10 @@ cudaError_t LaunchPagedAttentionMmaVariant(const PagedAttentionParams& params, i
       !Aligned(params.v_cache, kChunkBytes) || !Aligned(params.out, sizeof(__nv_bfloat162))) {
     return cudaErrorInvalidValue;
   }
-  switch (params.head_dim) {
-    case 64:
-      return LaunchVariant<64>(params, variant, stream);
-    case 128:
-      return LaunchVariant<128>(params, variant, stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  return DispatchAttentionModifier(
+      params.modifier, params.num_heads,
+      [&](auto modifier) { return LaunchVariant<decltype(modifier)>(params, variant, stream); },
+      [] { return cudaErrorInvalidValue; });
 }
 
 cudaError_t LaunchPagedAttentionMma(const PagedAttentionParams& params, cudaStream_t stream) {

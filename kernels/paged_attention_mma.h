@@ -1,6 +1,6 @@
 // Tensor-core attention over the paged KV cache for prefill-shaped batches: query chunks of many
 // tokens. Same contract as LaunchPagedAttention (kernels/paged_attention.h: PagedAttentionParams,
-// causal, optional sliding window, GQA, head dim 64 or 128, any mix of sequences), bf16 in and
+// attention modifiers, GQA, head dim 64 or 128, any mix of sequences), bf16 in and
 // out, fp32 softmax and accumulation; the workspace fields are ignored (no split-KV, so a batch
 // of a few decode tokens over long contexts belongs to LaunchPagedAttention). P is rounded to
 // bf16 before O += P V, as in FlashAttention.

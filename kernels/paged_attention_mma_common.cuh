@@ -1,6 +1,7 @@
 // Tensor-core paged attention internals, part 2 of 4 (included by paged_attention_mma.cu only):
 // what the mma.sync and wgmma paths share: loading row metadata and Q, finding runs of one
-// sequence, key offsets and K/V tile copies, the online softmax in registers, and the output rows.
+// sequence, key offsets and K/V tile copies, the modifier's score transform, the online softmax in
+// registers, and the output rows.
 #pragma once
 
 #include "kernels/paged_attention.h"
@@ -9,20 +10,39 @@
 namespace specd::kernels {
 namespace {
 
+// What the softmax needs of the modifier (attention_modifier.h): the functor, its constant for
+// this CTA's head, and the softmax scale (Score works on q.k * scale).
+template <typename Modifier>
+struct ScoreContext {
+  Modifier modifier;
+  float head_factor;
+  float scale;
+  float inv_scale;
+};
+
+template <typename Modifier>
+__device__ __forceinline__ ScoreContext<Modifier> MakeScoreContext(const PagedAttentionParams& p, int head) {
+  const Modifier modifier(p.modifier, p.num_heads);
+  return {modifier, modifier.HeadFactor(head), p.scale, 1.0f / p.scale};
+}
+
 // Row metadata of the CTA's rows [t0, t0 + rows) (rows past the batch: never attended, never
-// written).
-template <int kThreads, int kRows, int kKeys>
-__device__ __forceinline__ void LoadRows(const PagedAttentionParams& p, RowState<kRows, kKeys>& st, int t0, int rows, int tid) {
+// written), with each row's key interval.
+template <int kThreads, int kRows, int kKeys, typename Modifier>
+__device__ __forceinline__ void LoadRows(const PagedAttentionParams& p, const Modifier& modifier,
+                                         RowState<kRows, kKeys>& st, int t0, int rows, int tid) {
   for (int r = tid; r < kRows; r += kThreads) {
-    int seq = -1, pos = -1, first = INT_MAX;
+    int seq = -1, pos = -1;
+    KeyInterval keys{INT_MAX, -1};
     if (r < rows) {
       seq = p.token_seq[t0 + r];
       pos = p.positions[t0 + r];
-      first = p.sliding_window > 0 ? max(0, pos - p.sliding_window + 1) : 0;
+      keys = modifier.Keys(seq, pos);
     }
     st.seq[r] = seq;
     st.pos[r] = pos;
-    st.first[r] = first;
+    st.first[r] = keys.first;
+    st.last[r] = keys.last;
   }
 }
 
@@ -40,17 +60,17 @@ __device__ __forceinline__ void LoadQ(const PagedAttentionParams& p, uint32_t s_
   }
 }
 
-// The run starting at row `begin`: rows [begin, end) of one sequence and their position bounds,
-// into st.run. Three barriers; the caller reads st.run after them.
+// The run starting at row `begin`: rows [begin, end) of one sequence and the span of their key
+// intervals, into st.run. Three barriers; the caller reads st.run after them.
 template <int kThreads, int kRows, int kKeys>
 __device__ __forceinline__ void FindRun(RowState<kRows, kKeys>& st, int begin, int rows, int tid) {
   const int seq = st.seq[begin];
   if (tid == 0) {
     st.run[kRunEnd] = rows;
-    st.run[kMinPos] = INT_MAX;
-    st.run[kMaxPos] = -1;
     st.run[kMinFirst] = INT_MAX;
     st.run[kMaxFirst] = -1;
+    st.run[kMinLast] = INT_MAX;
+    st.run[kMaxLast] = -1;
     st.run[kRunBegin] = begin;
   }
   __syncthreads();
@@ -59,19 +79,20 @@ __device__ __forceinline__ void FindRun(RowState<kRows, kKeys>& st, int begin, i
   }
   __syncthreads();
   for (int r = begin + tid; r < st.run[kRunEnd]; r += kThreads) {
-    atomicMin(&st.run[kMinPos], st.pos[r]);
-    atomicMax(&st.run[kMaxPos], st.pos[r]);
     atomicMin(&st.run[kMinFirst], st.first[r]);
     atomicMax(&st.run[kMaxFirst], st.first[r]);
+    atomicMin(&st.run[kMinLast], st.last[r]);
+    atomicMax(&st.run[kMaxLast], st.last[r]);
   }
   __syncthreads();
 }
 
-// Byte offset in the cache of the run's key for KV head kv_head, or -1 outside [min first, max pos].
+// Byte offset in the cache of the run's key for KV head kv_head, or -1 outside [min first, max last]
+// (keys no row of the run sees: never read, their block-table entries may be anything).
 template <int kHeadDim, int kRows, int kKeys>
 __device__ __forceinline__ int64_t KeyOffset(const PagedAttentionParams& p, const RowState<kRows, kKeys>& st, int key,
                                              int kv_head) {
-  if (key < st.run[kMinFirst] || key > st.run[kMaxPos]) return -1;
+  if (key < st.run[kMinFirst] || key > st.run[kMaxLast]) return -1;
   const int seq = st.seq[st.run[kRunBegin]];
   const int block = p.block_tables[static_cast<int64_t>(seq) * p.max_blocks_per_seq + key / p.block_size];
   const int64_t slot = static_cast<int64_t>(block) * p.block_size + key % p.block_size;
@@ -83,8 +104,10 @@ __device__ __forceinline__ uint32_t AlignedSharedBase(const void* smem_raw) {
   return (SharedAddress(smem_raw) + kSmemAlign - 1) & ~static_cast<uint32_t>(kSmemAlign - 1);
 }
 
-// The key tiles [lo, lo + count) of the run starting at row `begin` (FindRun), with the key
-// offsets of tiles lo and lo + 1 in st.offset[0] and [1] (-1 past the run). Ends with a barrier.
+// The key tiles [lo, lo + count) of the run starting at row `begin` (FindRun): those meeting the
+// span of its rows' key intervals (tiles outside it are masked for every row: never loaded), with
+// the key offsets of tiles lo and lo + 1 in st.offset[0] and [1] (-1 past the run). Ends with a
+// barrier.
 struct KeyTiles {
   int lo;
   int count;
@@ -95,7 +118,7 @@ __device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowS
   static_assert(kThreads >= kKeys);
   FindRun<kThreads>(st, begin, rows, tid);
   const int tile_lo = st.run[kMinFirst] / kKeys;
-  const int num_kv_tiles = st.run[kMaxPos] / kKeys - tile_lo + 1;
+  const int num_kv_tiles = st.run[kMaxLast] / kKeys - tile_lo + 1;
   if (tid < kKeys) {
     st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid, kv_head);
     st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid, kv_head) : -1;
@@ -121,24 +144,52 @@ __device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets,
   }
 }
 
-// One m16 slice of a tile: mask (when needed), online softmax statistics, P overwrites S; returns
-// the factor O must be scaled by (rows r0 and r0 + 8 of the CTA, the lane's accumulator rows;
-// keys k0 + 8 j + 2 t + {0, 1}).
-template <int kSTiles, int kRows, int kKeys>
-__device__ __forceinline__ void SoftmaxStep(float (&s)[kSTiles][4], float (&row_max)[2], float (&row_sum)[2],
-                                            float (&correction)[2], bool mask, int k0, int r0, int t,
-                                            const RowState<kRows, kKeys>& st, float scale_log2) {
-  if (mask) {
+// Whether key tile [k0, k0 + kKeys) needs the per-row mask: not when every row of the run sees
+// all of it (the tiles StartRun yields are never fully masked).
+template <int kKeys, int kRows>
+__device__ __forceinline__ bool TileNeedsMask(const RowState<kRows, kKeys>& st, int k0) {
+  const QuerySpan span{st.run[kMinFirst], st.run[kMaxFirst], st.run[kMinLast], st.run[kMaxLast]};
+  return ClassifyKeys(span, k0, k0 + kKeys - 1) != KeyBlockClass::kVisible;
+}
+
+// The modifier's score transform on raw scores q.k (in place, still unscaled), when it has one.
+template <int kSTiles, int kRows, int kKeys, typename Modifier>
+__device__ __forceinline__ void TransformScores(float (&s)[kSTiles][4], int k0, int r0, int t,
+                                                const RowState<kRows, kKeys>& st, const ScoreContext<Modifier>& sc) {
+  if constexpr (Modifier::kScores) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int pos = st.pos[r0 + 8 * h];
-      const int first = st.first[r0 + 8 * h];
 #pragma unroll
       for (int j = 0; j < kSTiles; ++j) {
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
-          const int key = k0 + j * 8 + 2 * t + e;
-          if (key > pos || key < first) s[j][2 * h + e] = -INFINITY;
+          float& score = s[j][2 * h + e];
+          score = sc.modifier.Score(score * sc.scale, pos, k0 + j * 8 + 2 * t + e, sc.head_factor) * sc.inv_scale;
+        }
+      }
+    }
+  }
+}
+
+// One m16 slice of a tile: score transform, mask (when needed), online softmax statistics, P
+// overwrites S; returns the factor O must be scaled by (rows r0 and r0 + 8 of the CTA, the lane's
+// accumulator rows; keys k0 + 8 j + 2 t + {0, 1}).
+template <int kSTiles, int kRows, int kKeys, typename Modifier>
+__device__ __forceinline__ void SoftmaxStep(float (&s)[kSTiles][4], float (&row_max)[2], float (&row_sum)[2],
+                                            float (&correction)[2], bool mask, int k0, int r0, int t,
+                                            const RowState<kRows, kKeys>& st, float scale_log2,
+                                            const ScoreContext<Modifier>& sc) {
+  TransformScores(s, k0, r0, t, st, sc);
+  if (mask) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const KeyInterval keys{st.first[r0 + 8 * h], st.last[r0 + 8 * h]};
+#pragma unroll
+      for (int j = 0; j < kSTiles; ++j) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          if (!KeyVisible(keys, k0 + j * 8 + 2 * t + e)) s[j][2 * h + e] = -INFINITY;
         }
       }
     }
@@ -176,12 +227,13 @@ __device__ __forceinline__ void Rescale(float (&o)[kOTiles][4], const float (&co
   }
 }
 
-template <int kSTiles, int kOTiles, int kRows, int kKeys>
+template <int kSTiles, int kOTiles, int kRows, int kKeys, typename Modifier>
 __device__ __forceinline__ void Softmax(float (&s)[kSTiles][4], float (&o)[kOTiles][4], float (&row_max)[2],
                                         float (&row_sum)[2], bool mask, int k0, int r0, int t,
-                                        const RowState<kRows, kKeys>& st, float scale_log2) {
+                                        const RowState<kRows, kKeys>& st, float scale_log2,
+                                        const ScoreContext<Modifier>& sc) {
   float correction[2];
-  SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r0, t, st, scale_log2);
+  SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r0, t, st, scale_log2, sc);
   Rescale(o, correction);
 }
 

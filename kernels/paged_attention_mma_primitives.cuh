@@ -22,15 +22,17 @@ constexpr int kMaxSmemBytes = 227 * 1024;  // dynamic shared memory a Hopper CTA
 constexpr float kLog2E = 1.4426950408889634f;
 constexpr unsigned kFullMask = 0xffffffffu;
 
-// Run bounds in shared memory (RowState::run).
-enum RunField { kRunEnd, kMinPos, kMaxPos, kMinFirst, kMaxFirst, kRunBegin, kRunFields };
+// Run bounds in shared memory (RowState::run): the run's rows and the span of their key
+// intervals (kMinFirst .. kMaxLast: a QuerySpan).
+enum RunField { kRunEnd, kMinFirst, kMaxFirst, kMinLast, kMaxLast, kRunBegin, kRunFields };
 
 // Per-CTA row metadata and key offsets, in static shared memory (kKeys: keys per KV tile).
 template <int kRows, int kKeys>
 struct RowState {
   int64_t offset[3][kKeys];  // byte offset in the cache of upcoming tiles' keys (this KV head), -1: zeros
   int pos[kRows];            // -1 past the batch
-  int first[kRows];          // window start, INT_MAX past the batch
+  int first[kRows];          // first visible key (the modifier's interval), INT_MAX past the batch
+  int last[kRows];           // last visible key, -1 past the batch
   int seq[kRows];            // -1 past the batch
   int run[kRunFields];
 };

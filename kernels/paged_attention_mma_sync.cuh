@@ -24,7 +24,7 @@ struct MmaSyncTile {
 
 // The mma.sync path: warp w owns rows [w * 16 * kMTiles, (w + 1) * 16 * kMTiles); key tiles of
 // kKeysPerTile.
-template <int kHeadDim, int kWarps, int kMTiles, int kKeysPerTile>
+template <int kHeadDim, int kWarps, int kMTiles, int kKeysPerTile, typename Modifier>
 __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, float scale_log2) {
   using T = MmaSyncTile<kHeadDim, kWarps, kMTiles, kKeysPerTile>;
   constexpr int kKeys = T::kKeys;
@@ -44,7 +44,8 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
   const int rows = min(T::kRows, p.num_tokens - t0);
   const int kv_head = head / (p.num_heads / p.num_kv_heads);
 
-  LoadRows<T::kThreads>(p, st, t0, rows, tid);
+  const ScoreContext<Modifier> sc = MakeScoreContext<Modifier>(p, head);
+  LoadRows<T::kThreads>(p, sc.modifier, st, t0, rows, tid);
   LoadQ<Layout, kHeadDim, T::kRows, T::kThreads>(p, s_q, t0, rows, head, tid);
   CommitAsync();  // completed with the first K tile
   __syncthreads();
@@ -127,10 +128,10 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
       }
       if (tid < kKeys) st.offset[buf][tid] = next_offset;  // tile it's offsets are no longer read
 
-      const bool mask = k0 + kKeys - 1 > st.run[kMinPos] || k0 < st.run[kMaxFirst];
+      const bool mask = TileNeedsMask<kKeys>(st, k0);
 #pragma unroll
       for (int mt = 0; mt < kMTiles; ++mt) {
-        Softmax(s[mt], o[mt], row_max[mt], row_sum[mt], mask, k0, r_lane + mt * 16, t, st, scale_log2);
+        Softmax(s[mt], o[mt], row_max[mt], row_sum[mt], mask, k0, r_lane + mt * 16, t, st, scale_log2, sc);
       }
 
       WaitAsync<1>();  // V[it] landed; K[it + 1] may be in flight

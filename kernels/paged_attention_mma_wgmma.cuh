@@ -108,7 +108,7 @@ __device__ __forceinline__ void WgmmaRS(float (&d)[kN / 8][4], const uint32_t (&
 //   wait S_i: mask, statistics, P_i = exp2(...)       | O += P_{i-1} V[i-1] still running
 //   wait O; O *= correction_i
 // and after the last tile O += P_{n-1} V[n-1].
-template <int kHeadDim, int kGroups, int kKeysPerTile>
+template <int kHeadDim, int kGroups, int kKeysPerTile, typename Modifier>
 __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, float scale_log2) {
   using T = WgmmaTile<kHeadDim, kGroups, kKeysPerTile>;
   constexpr int kKeys = T::kKeys;
@@ -132,7 +132,8 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
   const int rows = min(T::kRows, p.num_tokens - t0);
   const int kv_head = head / (p.num_heads / p.num_kv_heads);
 
-  LoadRows<T::kThreads>(p, st, t0, rows, tid);
+  const ScoreContext<Modifier> sc = MakeScoreContext<Modifier>(p, head);
+  LoadRows<T::kThreads>(p, sc.modifier, st, t0, rows, tid);
   LoadQ<QLayout, kHeadDim, T::kRows, T::kThreads>(p, s_q, t0, rows, head, tid);
   CommitAsync();  // completed with the first K tile
   __syncthreads();
@@ -200,8 +201,8 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       FenceRegisters(s);
       if (tid < kKeys) st.offset[2][tid] = next_offset;
       const int k0 = tile_lo * kKeys;
-      const bool mask = k0 + kKeys - 1 > st.run[kMinPos] || k0 < st.run[kMaxFirst];
-      SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r_lane, t, st, scale_log2);
+      const bool mask = TileNeedsMask<kKeys>(st, k0);
+      SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r_lane, t, st, scale_log2, sc);
 #pragma unroll
       for (int kk = 0; kk < kKeys / 16; ++kk) PackP(s, kk, a[kk]);
     }
@@ -229,8 +230,8 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       WgmmaWait<1>();  // S landed; O += P V may still run
       FenceRegisters(s);
       if (tid < kKeys) st.offset[(it + 2) % 3][tid] = next_offset;
-      const bool mask = k0 + kKeys - 1 > st.run[kMinPos] || k0 < st.run[kMaxFirst];
-      SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r_lane, t, st, scale_log2);
+      const bool mask = TileNeedsMask<kKeys>(st, k0);
+      SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r_lane, t, st, scale_log2, sc);
       WgmmaWait<0>();
       FenceRegisters(o);
       Rescale(o, correction);

@@ -1,6 +1,7 @@
 #include "engine/core/engine_core.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "engine/base/logging.h"
 
@@ -11,6 +12,14 @@ namespace {
 constexpr auto kBlockedStepWait = std::chrono::milliseconds(1);
 // How often an idle engine wakes to show it is alive.
 constexpr auto kIdleTick = std::chrono::milliseconds(500);
+
+// The engine config with the KV cache freeing blocks that fell out of the model's sliding window.
+EngineConfig WithModelWindow(EngineConfig config, const ModelConfig& model) {
+  if (model.sliding_window) {
+    config.kv_cache.sliding_window = static_cast<int32_t>(std::min<int64_t>(*model.sliding_window, INT32_MAX));
+  }
+  return config;
+}
 
 double MillisecondsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -24,7 +33,7 @@ EngineCore::EngineCore(const EngineConfig& config, std::unique_ptr<ModelRunner> 
       model_(model),
       check_invariants_(check_invariants),
       runner_(std::move(runner)),
-      scheduler_(config, model.max_position_embeddings, model.eos_token_ids) {
+      scheduler_(WithModelWindow(config, model), model.max_position_embeddings, model.eos_token_ids) {
   const KvCacheShape shape = runner_->kv_cache_shape();
   SPECD_CHECK(shape.num_blocks >= config.kv_cache.num_blocks && shape.block_size == config.kv_cache.block_size)
       << "the runner's KV cache (" << shape.num_blocks << " blocks of " << shape.block_size
@@ -36,6 +45,8 @@ EngineCore::~EngineCore() { Stop(); }
 void EngineCore::EnableSpeculation(std::unique_ptr<SpecDecoder> decoder) {
   std::lock_guard<std::mutex> lock(mutex_);
   SPECD_CHECK(!thread_.joinable()) << "EnableSpeculation after Start";
+  // A draft model reads the same block tables, maybe without the target's window (or behind it).
+  scheduler_.KeepBlocksOutsideWindow();
   spec_decoder_ = std::move(decoder);
 }
 

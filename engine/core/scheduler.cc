@@ -75,6 +75,7 @@ void Scheduler::ScheduleRunning(StepPlan& plan, int64_t& budget) {
     const int64_t num_tokens = std::min(
         request->num_tokens() + static_cast<int64_t>(request->draft_token_ids.size()) - request->num_computed_tokens,
         budget);
+    kv_.FreeOutsideWindow(*request);  // before allocating: what it frees may serve this step
     bool preempted_self = false;
     while (num_tokens > 0) {
       if (AllocateFor(*request, num_tokens, {})) {

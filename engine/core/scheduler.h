@@ -62,6 +62,10 @@ class Scheduler {
   // or OK. INVALID_ARGUMENT naming the numbers.
   Status CheckFits(const Request& request) const;
 
+  // Stops freeing KV blocks that fell out of the model's sliding window (a draft model shares the
+  // block tables). Precondition: no request holds blocks.
+  void KeepBlocksOutsideWindow() { kv_.KeepBlocksOutsideWindow(); }
+
   // Takes a new request into the waiting queue. Precondition: CheckFits(request).ok().
   void AddRequest(std::unique_ptr<Request> request);
 

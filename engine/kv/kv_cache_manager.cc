@@ -13,6 +13,7 @@
 #include "engine/kv/kv_cache_manager.h"
 
 #include <algorithm>
+#include <iterator>
 #include <span>
 
 #include "engine/base/check.h"
@@ -131,6 +132,8 @@ void KvCacheManager::CacheComputedBlocks(const Request& request) {
   HashFullBlocks(computed, config_.block_size, request.cache_salt, entry.hashes);
   for (int64_t i = entry.num_cached_blocks; i < num_full_blocks; ++i) {
     const auto index = static_cast<size_t>(i);
+    // A freed entry's block was registered before the window passed it (or caching was off).
+    if (entry.table[index] == kFreedBlock) continue;
     pool_.MarkCached(entry.table[index], entry.hashes[index],
                      BlockTokens(request.all_token_ids, i, config_.block_size));
   }
@@ -141,9 +144,36 @@ void KvCacheManager::Free(const std::string& request_id) {
   const auto it = requests_.find(request_id);
   if (it == requests_.end()) return;  // never allocated (or only looked up by FindPrefix)
   const std::vector<int32_t>& table = it->second.table;
-  const std::vector<int32_t> tail_first(table.rbegin(), table.rend());
+  const auto held = table.begin() + static_cast<std::ptrdiff_t>(it->second.num_freed_blocks);
+  const std::vector<int32_t> tail_first(table.rbegin(), std::make_reverse_iterator(held));
   pool_.Release(tail_first);
   requests_.erase(it);
+}
+
+void KvCacheManager::KeepBlocksOutsideWindow() {
+  SPECD_CHECK(requests_.empty()) << "KeepBlocksOutsideWindow with " << requests_.size() << " requests known";
+  config_.sliding_window = 0;
+}
+
+int64_t KvCacheManager::FreeOutsideWindow(const Request& request) {
+  if (config_.sliding_window <= 0) return 0;
+  const auto it = requests_.find(request.request_id);
+  if (it == requests_.end()) return 0;
+  RequestBlocks& entry = it->second;
+  const int64_t first_visible = request.num_computed_tokens - config_.sliding_window + 1;
+  const int64_t num_outside = std::min<int64_t>(std::max<int64_t>(first_visible, 0) / config_.block_size,
+                                                static_cast<int64_t>(entry.table.size()));
+  if (num_outside <= entry.num_freed_blocks) return 0;
+  std::vector<int32_t> newest_first;
+  for (int64_t i = num_outside - 1; i >= entry.num_freed_blocks; --i) {
+    int32_t& block = entry.table[static_cast<size_t>(i)];
+    newest_first.push_back(block);
+    block = kFreedBlock;
+  }
+  pool_.Release(newest_first);
+  const int64_t freed = num_outside - entry.num_freed_blocks;
+  entry.num_freed_blocks = num_outside;
+  return freed;
 }
 
 const std::vector<int32_t>& KvCacheManager::BlockTable(const std::string& request_id) const {
@@ -155,6 +185,30 @@ const std::vector<int32_t>& KvCacheManager::BlockTable(const std::string& reques
 bool KvCacheManager::HasBlocks(const std::string& request_id) const {
   const auto it = requests_.find(request_id);
   return it != requests_.end() && !it->second.table.empty();
+}
+
+// A table's own consistency: registered and freed counts within it, freed entries exactly the
+// leading num_freed_blocks (and only with a window), every other entry a real block.
+Status KvCacheManager::CheckTable(const std::string& id, const RequestBlocks& entry, int32_t num_blocks,
+                                  bool windowed) {
+  const auto size = static_cast<int64_t>(entry.table.size());
+  if (entry.num_cached_blocks > size) {
+    return InternalError(id + " registered " + std::to_string(entry.num_cached_blocks) + " blocks of a " +
+                         std::to_string(size) + "-block table");
+  }
+  if (entry.num_freed_blocks > size || (entry.num_freed_blocks > 0 && !windowed)) {
+    return InternalError(id + " freed " + std::to_string(entry.num_freed_blocks) + " blocks of a " +
+                         std::to_string(size) + "-block table" + (windowed ? "" : " without a sliding window"));
+  }
+  for (int64_t i = 0; i < size; ++i) {
+    const int32_t block = entry.table[static_cast<size_t>(i)];
+    const bool freed = i < entry.num_freed_blocks;
+    if (freed != (block == kFreedBlock) || (!freed && (block < 0 || block >= num_blocks))) {
+      return InternalError(id + " holds block " + std::to_string(block) + " at entry " + std::to_string(i) +
+                           " (" + std::to_string(entry.num_freed_blocks) + " leading entries freed)");
+    }
+  }
+  return OkStatus();
 }
 
 int32_t KvCacheManager::num_free_blocks() const { return pool_.num_free_blocks(); }
@@ -169,14 +223,9 @@ Status KvCacheManager::CheckInvariants() const {
   std::vector<int32_t> holders(static_cast<size_t>(config_.num_blocks), 0);
   std::vector<const std::string*> last_holder(holders.size(), nullptr);
   for (const auto& [id, entry] : requests_) {
-    if (entry.num_cached_blocks > static_cast<int64_t>(entry.table.size())) {
-      return InternalError(id + " registered " + std::to_string(entry.num_cached_blocks) +
-                           " blocks of a " + std::to_string(entry.table.size()) + "-block table");
-    }
+    SPECD_RETURN_IF_ERROR(CheckTable(id, entry, config_.num_blocks, config_.sliding_window > 0));
     for (const int32_t block : entry.table) {
-      if (block < 0 || block >= config_.num_blocks) {
-        return InternalError(id + " holds block " + std::to_string(block));
-      }
+      if (block == kFreedBlock) continue;
       const auto index = static_cast<size_t>(block);
       if (last_holder[index] == &id) {
         return InternalError(id + " holds block " + std::to_string(block) + " twice");

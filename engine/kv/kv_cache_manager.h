@@ -12,6 +12,19 @@
 // reuses each leading full block of its tokens whose hash and token ids match. The last token
 // of a request is always computed, so a hit never covers the whole sequence. Freed cached
 // blocks stay reusable until Allocate evicts them, least recently used first.
+//
+// Sliding window (opt-in, KvCacheConfig::sliding_window > 0, for models whose every attention
+// layer has that window): a request's next query sits at num_computed_tokens and sees keys from
+// num_computed_tokens - window + 1 on (later queries see later keys only), so FreeOutsideWindow
+// returns the blocks wholly before that to the pool and leaves kFreedBlock in their table entries
+// (entry indices stay position / block_size). Attention never reads them: the mask skips them.
+//
+//   block_size = 4, window = 6, num_computed_tokens = 14: the next query (14) sees 9 .. 14
+//   positions  0 1 2 3 | 4 5 6 7 | 8 9 10 11 | 12 13 14 15
+//   table:    [ freed  | freed   |  5        |  9          ]   blocks 0 and 1 went to the pool
+//
+// A block shared through prefix caching only drops this request's reference; it stays cached
+// (findable by its hash) once free, like any released block.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +36,7 @@
 #include "engine/core/request.h"
 #include "engine/kv/block_hash.h"
 #include "engine/kv/block_pool.h"
+#include "engine/kv/freed_block.h"
 
 namespace specd {
 
@@ -30,7 +44,11 @@ struct KvCacheConfig {
   int32_t num_blocks = 0;
   int32_t block_size = 16;
   bool enable_prefix_caching = true;
+  // > 0: FreeOutsideWindow frees blocks no future query sees. Only when every model reading the
+  // block tables has this sliding window in every layer (not with a draft model that has none).
+  int32_t sliding_window = 0;
 };
+
 
 // Leading blocks of a request found in the prefix cache (not yet referenced).
 struct PrefixMatch {
@@ -65,6 +83,13 @@ class KvCacheManager {
   // Returns every block of the request to the pool (tail blocks first, so they are evicted first).
   void Free(const std::string& request_id);
 
+  // Sliding window: frees the request's blocks whose every position is before
+  // num_computed_tokens - sliding_window + 1, newest first, leaving kFreedBlock in their entries.
+  // Returns how many it freed now; 0 without a window or blocks.
+  int64_t FreeOutsideWindow(const Request& request);
+  // From now on FreeOutsideWindow frees nothing. Precondition: no request holds blocks.
+  void KeepBlocksOutsideWindow();
+
   // Precondition: the request holds blocks (Allocate succeeded and Free was not called).
   const std::vector<int32_t>& BlockTable(const std::string& request_id) const;
   bool HasBlocks(const std::string& request_id) const;
@@ -77,7 +102,8 @@ class KvCacheManager {
   const BlockPool& pool() const { return pool_; }
 
   // Pool invariants, plus: every block's reference count equals the number of tables holding
-  // it, and a block sits in two tables only if it is a cached (hashed) block.
+  // it, a block sits in two tables only if it is a cached (hashed) block, and kFreedBlock entries
+  // are exactly a table's leading num_freed_blocks (only with a sliding window).
   Status CheckInvariants() const;
 
  private:
@@ -85,7 +111,11 @@ class KvCacheManager {
     std::vector<int32_t> table;
     std::vector<BlockHash> hashes;  // of the leading full blocks hashed so far
     int64_t num_cached_blocks = 0;  // leading blocks already registered in the pool
+    int64_t num_freed_blocks = 0;   // leading entries freed by FreeOutsideWindow (kFreedBlock)
   };
+
+  static Status CheckTable(const std::string& id, const RequestBlocks& entry, int32_t num_blocks,
+                           bool windowed);
 
   KvCacheConfig config_;
   BlockPool pool_;

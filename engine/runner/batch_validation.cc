@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "engine/kv/freed_block.h"
+
 namespace specd {
 namespace {
 
@@ -29,7 +31,14 @@ Status ValidateSequence(const ScheduledSequence& seq, const ModelConfig& config,
                                 " blocks but positions up to " + std::to_string(end_position) +
                                 " need " + std::to_string(blocks_needed));
   }
-  for (int32_t block : seq.block_table) {
+  // Entries a sliding window freed (KvCacheManager::FreeOutsideWindow) may hold kFreedBlock:
+  // blocks wholly before the first key the first new token sees, which attention never reads.
+  const int64_t first_visible =
+      config.sliding_window ? seq.start_position - *config.sliding_window + 1 : 0;
+  for (size_t i = 0; i < seq.block_table.size(); ++i) {
+    const int32_t block = seq.block_table[i];
+    const bool outside_window = static_cast<int64_t>(i + 1) * cache.block_size <= first_visible;
+    if (block == kFreedBlock && outside_window) continue;
     if (block < 0 || block >= cache.num_blocks) {
       return InvalidArgumentError("block id " + std::to_string(block) + " is outside the cache of " +
                                   std::to_string(cache.num_blocks) + " blocks");

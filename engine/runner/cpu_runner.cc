@@ -7,6 +7,8 @@
 #include "engine/base/logging.h"
 #include "engine/runner/batch_validation.h"
 #include "engine/runner/cpu_math.h"
+#include "engine/runner/cpu_paged_attention.h"
+#include "engine/runner/model_attention_modifier.h"
 #include "engine/runner/row_sampling.h"
 
 namespace specd {
@@ -17,6 +19,7 @@ using cpu_math::RmsNorm;
 
 struct CpuRunner::TokenRef {
   const ScheduledSequence* sequence;
+  int seq_index;  // of the sequence in the batch
   int64_t position;
   int64_t slot;  // KV cache slot of this position
 };
@@ -40,6 +43,7 @@ CpuRunner::CpuRunner(ModelConfig config, CpuWeights weights, const CpuRunnerOpti
     : config_(std::move(config)),
       weights_(std::move(weights)),
       rope_(config_.rope, config_.head_dim),
+      modifier_(ModelAttentionModifier(config_)),
       cache_(config_.num_hidden_layers, KvCacheShape{options.num_blocks, options.block_size},
              config_.num_key_value_heads, config_.head_dim) {}
 
@@ -47,10 +51,11 @@ StatusOr<ModelOutput> CpuRunner::Execute(const SchedulerOutput& batch) {
   SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, cache_.shape()));
   const int64_t hidden_size = config_.hidden_size;
   std::vector<TokenRef> tokens;
-  for (const auto& seq : batch.sequences) {
+  for (size_t s = 0; s < batch.sequences.size(); ++s) {
+    const ScheduledSequence& seq = batch.sequences[s];
     for (size_t i = 0; i < seq.token_ids.size(); ++i) {
       const int64_t position = seq.start_position + static_cast<int64_t>(i);
-      tokens.push_back({&seq, position, cache_.Slot(seq.block_table, position)});
+      tokens.push_back({&seq, static_cast<int>(s), position, cache_.Slot(seq.block_table, position)});
     }
   }
   std::vector<float> hidden(tokens.size() * static_cast<size_t>(hidden_size));  // [T, hidden]
@@ -98,7 +103,7 @@ void CpuRunner::RunLayer(int64_t layer, const std::vector<TokenRef>& tokens,
   std::vector<float> attention(num_tokens * q_size);  // [T, heads * head_dim]
   for (int64_t t = 0; t < num_tokens; ++t) {
     const TokenRef& ref = tokens[static_cast<size_t>(t)];
-    Attend(layer, *ref.sequence, ref.position, &q[t * q_size], &attention[t * q_size]);
+    Attend(layer, ref, &q[t * q_size], &attention[t * q_size]);
   }
   std::vector<float> projected(hidden.size());  // [T, hidden]
   Linear(attention.data(), num_tokens, q_size, w.o_proj, hidden_size, w.o_bias, projected.data());
@@ -116,37 +121,23 @@ void CpuRunner::RunLayer(int64_t layer, const std::vector<TokenRef>& tokens,
   for (size_t i = 0; i < hidden.size(); ++i) hidden[i] += projected[i];
 }
 
-// Causal (and, for Mistral, sliding-window) attention of one query token over its sequence's
-// cached keys. query, out: [num_heads, head_dim].
-void CpuRunner::Attend(int64_t layer, const ScheduledSequence& seq, int64_t position,
-                       const float* query, float* out) {
-  const int64_t head_dim = config_.head_dim;
-  const int64_t group = config_.num_attention_heads / config_.num_key_value_heads;
-  const int64_t first_key =
-      config_.sliding_window ? std::max<int64_t>(0, position - *config_.sliding_window + 1) : 0;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  std::vector<float> scores(static_cast<size_t>(position - first_key + 1));
-  for (int64_t head = 0; head < config_.num_attention_heads; ++head) {
-    const int64_t kv_offset = (head / group) * head_dim;
-    const float* q = query + head * head_dim;
-    float max_score = -INFINITY;
-    for (int64_t j = first_key; j <= position; ++j) {
-      const float* key = cache_.Key(layer, cache_.Slot(seq.block_table, j)) + kv_offset;
-      float& score = scores[static_cast<size_t>(j - first_key)];
-      score = Dot(q, key, head_dim) * scale;
-      max_score = std::max(max_score, score);
-    }
-    float* o = out + head * head_dim;
-    std::fill_n(o, head_dim, 0.0f);
-    float denominator = 0.0f;
-    for (int64_t j = first_key; j <= position; ++j) {
-      const float p = std::exp(scores[static_cast<size_t>(j - first_key)] - max_score);
-      denominator += p;
-      const float* value = cache_.Value(layer, cache_.Slot(seq.block_table, j)) + kv_offset;
-      for (int64_t d = 0; d < head_dim; ++d) o[d] += p * value[d];
-    }
-    for (int64_t d = 0; d < head_dim; ++d) o[d] /= denominator;
-  }
+// Attention of one new token over its sequence's cached keys under the model's modifier (causal;
+// Mistral: sliding window). query, out: [num_heads, head_dim].
+void CpuRunner::Attend(int64_t layer, const TokenRef& token, const float* query, float* out) {
+  const ScheduledSequence& seq = *token.sequence;
+  CpuAttentionShape shape;
+  shape.num_heads = config_.num_attention_heads;
+  shape.num_kv_heads = config_.num_key_value_heads;
+  shape.head_dim = config_.head_dim;
+  shape.block_size = cache_.shape().block_size;
+  shape.scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
+  CpuSequenceKv kv;
+  kv.keys = cache_.Key(layer, 0);
+  kv.values = cache_.Value(layer, 0);
+  kv.block_table = seq.block_table;
+  kv.num_keys = seq.start_position + static_cast<int64_t>(seq.token_ids.size());
+  kv.seq = token.seq_index;
+  CpuPagedAttention(modifier_, shape, kv, token.position, query, out);
 }
 
 ModelOutput CpuRunner::ComputeLogits(const SchedulerOutput& batch, const std::vector<float>& hidden) {

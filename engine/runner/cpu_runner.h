@@ -15,6 +15,7 @@
 #include "engine/runner/cpu_weights.h"
 #include "engine/runner/model_runner.h"
 #include "engine/runner/rope_table.h"
+#include "kernels/attention_modifier.h"
 
 namespace specd {
 
@@ -39,13 +40,13 @@ class CpuRunner : public ModelRunner {
 
   CpuRunner(ModelConfig config, CpuWeights weights, const CpuRunnerOptions& options);
   void RunLayer(int64_t layer, const std::vector<TokenRef>& tokens, std::vector<float>& hidden);
-  void Attend(int64_t layer, const ScheduledSequence& seq, int64_t position, const float* query,
-              float* out);
+  void Attend(int64_t layer, const TokenRef& token, const float* query, float* out);
   ModelOutput ComputeLogits(const SchedulerOutput& batch, const std::vector<float>& hidden);
 
   ModelConfig config_;
   CpuWeights weights_;
   RopeTable rope_;
+  kernels::AttentionModifier modifier_;  // from the model config
   CpuKvCache cache_;
 };
 

@@ -28,7 +28,8 @@ namespace specd {
 struct ScheduledSequence {
   std::span<const int32_t> token_ids;  // the new tokens, at positions start_position, start_position+1, ...
   int64_t start_position = 0;          // tokens before it are already in the KV cache
-  std::span<const int32_t> block_table;  // physical block ids covering positions [0, start_position + n)
+  std::span<const int32_t> block_table;  // physical block ids covering positions [0, start_position + n);
+                                         // kFreedBlock where a sliding window freed them
   std::vector<int32_t> logits_indices;  // indices into token_ids whose next-token logits are wanted
   // When set, the runner samples the next token from the last logits row, or, with drafts,
   // verifies them against the last num_draft_tokens + 1 rows (row.logits is filled by the

@@ -1,5 +1,6 @@
 // What the GPU kernel tests (tests/gpu/*_test.cc) share: CUDA_REQUIRE, device arrays, random
-// bf16 inputs, bf16 vectors as floats, and the error checks against an fp64 reference.
+// bf16 inputs and bf16 vectors as floats (tests/bf16_vectors.h), and the error checks against an
+// fp64 reference.
 #pragma once
 
 #include <cstddef>
@@ -11,16 +12,12 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include "tests/bf16_vectors.h"
 #include "tests/gpu/device_array.h"
 
 #define CUDA_REQUIRE(call) REQUIRE((call) == cudaSuccess)
 
 namespace specd::testing {
-
-// count bf16 values drawn from N(mean, stddev), rounded to nearest.
-std::vector<uint16_t> RandomBF16(size_t count, std::mt19937& rng, float mean, float stddev);
-
-std::vector<float> BF16ToFloats(const std::vector<uint16_t>& bits);
 
 inline __nv_bfloat16* AsBF16(uint16_t* pointer) { return reinterpret_cast<__nv_bfloat16*>(pointer); }
 

@@ -7,16 +7,13 @@
 // except in the shuffled case (any order must be correct, only slower). Every tile-shape variant
 // runs on every case; the output is poisoned (NaN) before each run. The kernel's error must stay
 // within about twice that of a plain fp32 implementation rounded to bf16.
-#include <cmath>
 #include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <cuda_runtime.h>
 
 #include "kernels/paged_attention_mma.h"
 #include "tests/gpu/attention_test_support.h"
-#include "tests/gpu/gpu_test_support.h"
 
 namespace specd {
 namespace {
@@ -63,20 +60,7 @@ TEST_CASE("paged attention mma matches an fp64 reference", "[gpu]") {
   std::mt19937 rng(static_cast<unsigned>(2000 + index));
   const auto order = test.shuffled ? testing::TokenOrder::kShuffled : testing::TokenOrder::kBySequence;
   const auto in = testing::MakeAttentionInputs(c, order, rng);
-  const int num_tokens = static_cast<int>(in.positions.size());
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const auto ref = testing::ComputeAttentionReference(c, in, scale);
-  const testing::AttentionDeviceInputs device(c, in, scale);
-
-  for (int variant = -1; variant < kernels::PagedAttentionMmaNumVariants(); ++variant) {
-    CAPTURE(variant, variant < 0 ? "LaunchPagedAttentionMma" : kernels::PagedAttentionMmaVariantName(variant));
-    CUDA_REQUIRE(cudaMemset(device.out.get(), 0xFF, device.out.Bytes()));  // poison: NaN
-    CUDA_REQUIRE(variant < 0 ? kernels::LaunchPagedAttentionMma(device.params, nullptr)
-                             : kernels::LaunchPagedAttentionMmaVariant(device.params, variant, nullptr));
-    CUDA_REQUIRE(cudaDeviceSynchronize());
-    CAPTURE(num_tokens);
-    testing::CheckAttentionOutput(ref, device.out.ToHost());
-  }
+  testing::CheckPagedAttentionMmaVariants(c, in);
 }
 
 TEST_CASE("paged attention mma refuses unsupported shapes", "[gpu]") {

@@ -6,18 +6,13 @@
 // long decodes beside a prompt chunk, a sliding window over a long range) must actually write
 // the workspace. The output and the workspace are poisoned (NaN) before each run. The kernel's
 // error must stay within about twice that of a plain fp32 implementation rounded to bf16.
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
 #include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <cuda_runtime.h>
 
 #include "kernels/paged_attention.h"
 #include "tests/gpu/attention_test_support.h"
-#include "tests/gpu/gpu_test_support.h"
 
 namespace specd {
 namespace {
@@ -67,39 +62,7 @@ TEST_CASE("paged attention matches an fp64 reference on mixed batches", "[gpu]")
   CAPTURE(c.name);
   std::mt19937 rng(static_cast<unsigned>(1000 + index));
   const auto in = testing::MakeAttentionInputs(c, testing::TokenOrder::kShuffled, rng);
-  const int num_tokens = static_cast<int>(in.positions.size());
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const auto ref = testing::ComputeAttentionReference(c, in, scale);
-  testing::AttentionDeviceInputs device(c, in, scale);
-  kernels::PagedAttentionParams& params = device.params;
-
-  const size_t full_workspace = kernels::PagedAttentionWorkspaceBytes(num_tokens, c.num_heads, c.head_dim,
-                                                                      in.max_blocks_per_seq * c.block_size);
-  if (test.must_split) REQUIRE(full_workspace > 0);
-  const testing::DeviceArray<uint8_t> d_workspace(std::vector<uint8_t>(std::max<size_t>(full_workspace, 16)));
-  struct Mode {
-    const char* name;
-    size_t workspace_bytes;
-  };
-  const Mode modes[] = {{"full workspace", full_workspace},
-                        {"a fifth of the workspace", full_workspace / 5 / 16 * 16},
-                        {"no workspace", 0}};
-  for (const Mode& mode : modes) {
-    CAPTURE(mode.name, mode.workspace_bytes);
-    CUDA_REQUIRE(cudaMemset(device.out.get(), 0xFF, device.out.Bytes()));  // poison: NaN
-    CUDA_REQUIRE(cudaMemset(d_workspace.get(), 0xFF, d_workspace.Bytes()));
-    params.workspace = mode.workspace_bytes > 0 ? d_workspace.get() : nullptr;
-    params.workspace_bytes = mode.workspace_bytes;
-    CUDA_REQUIRE(kernels::LaunchPagedAttention(params, nullptr));
-    CUDA_REQUIRE(cudaDeviceSynchronize());
-
-    if (test.must_split && mode.workspace_bytes == full_workspace) {
-      const std::vector<uint8_t> workspace = testing::ToHost(d_workspace.get(), full_workspace);
-      CHECK(std::any_of(workspace.begin(), workspace.end(), [](uint8_t byte) { return byte != 0xFF; }));
-    }
-    CAPTURE(num_tokens);
-    testing::CheckAttentionOutput(ref, device.out.ToHost());
-  }
+  testing::CheckPagedAttentionModes(c, in, test.must_split);
 }
 
 TEST_CASE("paged attention refuses unsupported shapes", "[gpu]") {

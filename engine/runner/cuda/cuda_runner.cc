@@ -6,6 +6,7 @@
 
 #include "engine/base/logging.h"
 #include "engine/runner/batch_validation.h"
+#include "engine/runner/model_attention_modifier.h"
 #include "engine/runner/rope_table.h"
 #include "engine/runner/row_sampling.h"
 #include "kernels/elementwise.h"
@@ -208,7 +209,7 @@ Status CudaRunner::RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat1
     attn.head_dim = static_cast<int>(config_.head_dim);
     attn.block_size = static_cast<int>(shape_.block_size);
     attn.scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
-    attn.sliding_window = static_cast<int>(config_.sliding_window.value_or(0));
+    attn.modifier = ModelAttentionModifier(config_);
     attn.workspace = attention_workspace_.get();
     attn.workspace_bytes = attention_workspace_.bytes();
     const cudaError_t error = run.tensor_cores ? kernels::LaunchPagedAttentionMma(attn, stream_)

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "engine/kv/freed_block.h"
 #include "engine/runner/cpu_runner.h"
 #include "tests/model_fixtures.h"
 
@@ -52,27 +53,32 @@ struct SequenceFeed {
   }
 };
 
+// One step: the next chunk of each unfinished feed. False when every feed is done.
+bool Step(CpuRunner& runner, const std::vector<SequenceFeed*>& feeds) {
+  SchedulerOutput batch;
+  std::vector<SequenceFeed*> stepping;
+  for (SequenceFeed* feed : feeds) {
+    if (feed->done()) continue;
+    batch.sequences.push_back(feed->NextStep());
+    stepping.push_back(feed);
+  }
+  if (stepping.empty()) return false;
+  const auto output = runner.Execute(batch);
+  REQUIRE(output.ok());
+  int64_t row = 0;
+  for (SequenceFeed* feed : stepping) {
+    const size_t size = feed->chunk_sizes[feed->next_chunk++];
+    feed->logits.insert(feed->logits.end(), output->row(row),
+                        output->row(row) + static_cast<int64_t>(size) * output->vocab_size);
+    row += static_cast<int64_t>(size);
+    feed->computed += static_cast<int64_t>(size);
+  }
+  return true;
+}
+
 // Runs the feeds together, one chunk of each unfinished feed per step.
-void RunTogether(CpuRunner& runner, std::vector<SequenceFeed*> feeds) {
-  while (true) {
-    SchedulerOutput batch;
-    std::vector<SequenceFeed*> stepping;
-    for (SequenceFeed* feed : feeds) {
-      if (feed->done()) continue;
-      batch.sequences.push_back(feed->NextStep());
-      stepping.push_back(feed);
-    }
-    if (stepping.empty()) return;
-    const auto output = runner.Execute(batch);
-    REQUIRE(output.ok());
-    int64_t row = 0;
-    for (SequenceFeed* feed : stepping) {
-      const size_t size = feed->chunk_sizes[feed->next_chunk++];
-      feed->logits.insert(feed->logits.end(), output->row(row),
-                          output->row(row) + static_cast<int64_t>(size) * output->vocab_size);
-      row += static_cast<int64_t>(size);
-      feed->computed += static_cast<int64_t>(size);
-    }
+void RunTogether(CpuRunner& runner, const std::vector<SequenceFeed*>& feeds) {
+  while (Step(runner, feeds)) {
   }
 }
 
@@ -129,6 +135,38 @@ TEST_CASE("CPU runner: logits do not depend on how the work is cut", "[cpu]") {
   SequenceFeed alone{other_prefill.tokens, Blocks({0, 1, 2, 3, 4, 5, 6, 7}), {30}};
   RunTogether(*MakeRunner(dir), {&alone});
   CHECK(alone.logits == other_prefill.logits);
+}
+
+TEST_CASE("CPU runner: a sliding-window model reads no block its window freed", "[cpu]") {
+  constexpr int64_t kWindow = 5;  // ModelVariant("mistral_window")
+  const std::string dir = testing::MakeRandomModel("cut_mistral_window", ModelVariant("mistral_window"));
+  const std::vector<int32_t> tokens = RandomTokens(23, 300, 5);
+  SequenceFeed whole{tokens, Blocks({0, 1, 2, 3, 4, 5}), {23}};
+  RunTogether(*MakeRunner(dir), {&whole});
+
+  // Decoding token by token (then a 3-token chunk), each step's table freed as
+  // KvCacheManager::FreeOutsideWindow frees it: entries wholly before the first visible key.
+  auto runner = MakeRunner(dir);
+  std::vector<size_t> chunks(20, 1);
+  chunks.push_back(3);
+  SequenceFeed freed{tokens, Blocks({9, 3, 17, 0, 30, 12}), chunks};
+  while (!freed.done()) {
+    const int64_t first_visible = freed.computed - kWindow + 1;
+    for (size_t i = 0; static_cast<int64_t>(i + 1) * kBlockSize <= first_visible; ++i) freed.block_table[i] = kFreedBlock;
+    REQUIRE(Step(*runner, {&freed}));
+  }
+  // The last step (positions 20..22) sees keys from 16 on: entries 0..3 were freed.
+  CHECK(freed.block_table == Blocks({kFreedBlock, kFreedBlock, kFreedBlock, kFreedBlock, 30, 12}));
+  CHECK(freed.logits == whole.logits);
+
+  // A freed entry the step still sees is refused.
+  SequenceFeed early{tokens, Blocks({kFreedBlock, 1, 2, 3, 4, 5}), {23}};
+  SchedulerOutput batch;
+  batch.sequences.push_back(early.NextStep());
+  const auto output = MakeRunner(dir)->Execute(batch);
+  REQUIRE_FALSE(output.ok());
+  CHECK(output.status().ToString() ==
+        "INVALID_ARGUMENT: sequence 0: block id -1 is outside the cache of 64 blocks");
 }
 
 TEST_CASE("CPU runner: only the asked positions get logits, in order", "[cpu]") {
