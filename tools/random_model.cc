@@ -1,10 +1,13 @@
 #include "tools/random_model.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <numbers>
 #include <string_view>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +73,10 @@ Status Validate(const RandomModelOptions& o) {
     return InvalidArgumentError("vocab size must be at least " + std::to_string(kRandomModelMinVocab) +
                                 " (256 byte tokens and bos/eos)");
   }
+  if (o.vocab_size > kRandomModelMaxVocab) {
+    return InvalidArgumentError("vocab size must be at most " + std::to_string(kRandomModelMaxVocab) +
+                                " (tokens of up to three bytes)");
+  }
   if (o.hidden_size <= 0 || o.intermediate_size <= 0 || o.num_layers <= 0 || o.num_heads <= 0 ||
       o.num_kv_heads <= 0 || o.max_position_embeddings <= 0 || o.head_dim < 0) {
     return InvalidArgumentError("sizes must be positive");
@@ -127,27 +134,48 @@ Json SpecialToken(int32_t id, const std::string& content) {
           {"rstrip", false}, {"normalized", false}, {"special", true}};
 }
 
-// A GPT-2 style byte-level BPE: ids 0..255 are the bytes, then bos and eos, then merges of
-// byte pairs (most common English characters first) until the vocabulary is full.
-Json TokenizerJson(int64_t vocab_size) {
-  std::vector<std::string> symbols(256);
-  for (int b = 0; b < 256; ++b) symbols[static_cast<size_t>(b)] = std::string(byte_level::ByteToChar(static_cast<uint8_t>(b)));
-  Json vocab = Json::object();
-  for (int b = 0; b < 256; ++b) vocab[symbols[static_cast<size_t>(b)]] = b;
+// The merge order of single bytes: the most common English characters first, then the rest.
+std::string ByteMergeOrder() {
   std::string order = " etaoinshrdlucmfwypvbgkjqxz";
   for (int b = 0; b < 256; ++b) {
     if (order.find(static_cast<char>(b)) == std::string::npos) order.push_back(static_cast<char>(b));
   }
-  Json merges = Json::array();
+  return order;
+}
+
+// Byte-level BPE vocabulary and merges past the 256 byte tokens and bos/eos: every pair of
+// bytes (65536 two-byte tokens), then two-byte tokens extended by one more byte (up to 2^24
+// three-byte tokens), in ByteMergeOrder, until `vocab_size` ids are taken. Each merge joins
+// two tokens that earlier ranks made, so the tokenizer is a valid BPE at any size.
+void AddMerges(int64_t vocab_size, Json& vocab, Json& merges) {
+  // Appended to the ordered map's vector directly: its operator[] searches linearly, which
+  // a 128k vocabulary cannot afford. The tokens are distinct by construction.
+  auto& entries = static_cast<Json::object_t::Container&>(vocab.get_ref<Json::object_t&>());
+  const std::string order = ByteMergeOrder();
+  std::vector<std::string> symbols;  // the byte-level characters of `order`
+  for (char c : order) symbols.emplace_back(byte_level::ByteToChar(static_cast<uint8_t>(c)));
   int64_t next_id = kRandomModelMinVocab;
-  for (size_t i = 0; i < order.size() && next_id < vocab_size; ++i) {
-    for (size_t j = 0; j < order.size() && next_id < vocab_size; ++j) {
-      const std::string& left = symbols[static_cast<unsigned char>(order[i])];
-      const std::string& right = symbols[static_cast<unsigned char>(order[j])];
-      vocab[left + right] = next_id++;
-      merges.push_back(left + " " + right);
+  auto add = [&](const std::string& left, const std::string& right) {
+    entries.emplace_back(left + right, next_id++);
+    merges.push_back(left + " " + right);
+  };
+  for (size_t i = 0; i < symbols.size() && next_id < vocab_size; ++i) {
+    for (size_t j = 0; j < symbols.size() && next_id < vocab_size; ++j) add(symbols[i], symbols[j]);
+  }
+  for (size_t i = 0; i < symbols.size() && next_id < vocab_size; ++i) {
+    for (size_t j = 0; j < symbols.size() && next_id < vocab_size; ++j) {
+      for (size_t k = 0; k < symbols.size() && next_id < vocab_size; ++k) add(symbols[i] + symbols[j], symbols[k]);
     }
   }
+}
+
+// A GPT-2 style byte-level BPE: ids 0..255 are the bytes, then bos and eos, then merges
+// (AddMerges) until the vocabulary is full.
+Json TokenizerJson(int64_t vocab_size) {
+  Json vocab = Json::object();
+  for (int b = 0; b < 256; ++b) vocab[std::string(byte_level::ByteToChar(static_cast<uint8_t>(b)))] = b;
+  Json merges = Json::array();
+  AddMerges(vocab_size, vocab, merges);
   const Json bos_piece = {{"SpecialToken", {{"id", "<|bos|>"}, {"type_id", 0}}}};
   const Json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false},
                            {"trim_offsets", true}, {"use_regex", true}};
@@ -174,6 +202,23 @@ Json TokenizerJson(int64_t vocab_size) {
   return tokenizer;
 }
 
+// Each tensor's values depend only on its name and the seed, so the tensors are made in
+// parallel (one worker per core) with the same bytes as one after another; a 1B model takes
+// seconds instead of a minute.
+std::vector<TensorToWrite> RandomTensors(const std::vector<WeightSpec>& specs, DType dtype, uint64_t seed) {
+  std::vector<TensorToWrite> tensors(specs.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < specs.size(); i = next++) {
+      tensors[i] = {specs[i].name, dtype, specs[i].shape, EncodeFloats(RandomValues(specs[i], seed), dtype)};
+    }
+  };
+  std::vector<std::jthread> workers(std::clamp<size_t>(std::thread::hardware_concurrency(), 1, specs.size()));
+  for (std::jthread& worker : workers) worker = std::jthread(work);
+  workers.clear();  // joins
+  return tensors;
+}
+
 Status WriteJson(const std::filesystem::path& path, const Json& json) {
   std::ofstream out(path);
   out << json.dump(2) << "\n";
@@ -198,12 +243,8 @@ Status WriteRandomModel(const RandomModelOptions& options, const std::string& ou
   SPECD_RETURN_IF_ERROR(WriteJson(dir / "tokenizer.json", TokenizerJson(options.vocab_size)));
   SPECD_ASSIGN_OR_RETURN(const ModelConfig config,
                          ParseModelConfig(config_json.dump(), (dir / "config.json").string()));
-  std::vector<TensorToWrite> tensors;
-  for (const WeightSpec& spec : ExpectedWeights(config)) {
-    tensors.push_back({spec.name, options.dtype, spec.shape,
-                       EncodeFloats(RandomValues(spec, options.seed), options.dtype)});
-  }
-  return WriteSafetensors((dir / "model.safetensors").string(), tensors);
+  return WriteSafetensors((dir / "model.safetensors").string(),
+                          RandomTensors(ExpectedWeights(config), options.dtype, options.seed));
 }
 
 }  // namespace specd

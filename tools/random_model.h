@@ -1,6 +1,7 @@
 // Deterministic random-weight model folders for tests and benchmarks: config.json (classic
 // Hugging Face form), generation_config.json, model.safetensors and a byte-level BPE
-// tokenizer.json. The same options and seed always give the same bytes.
+// tokenizer.json whose vocabulary covers every id of the model (real sizes such as 128256
+// included). The same options and seed always give the same bytes.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +38,8 @@ struct RandomModelOptions {
 inline constexpr int32_t kRandomModelBosId = 256;
 inline constexpr int32_t kRandomModelEosId = 257;
 inline constexpr int64_t kRandomModelMinVocab = 258;
+// Past the bytes and bos/eos: every two-byte and every three-byte token.
+inline constexpr int64_t kRandomModelMaxVocab = kRandomModelMinVocab + (int64_t{1} << 16) + (int64_t{1} << 24);
 
 // Writes the folder (created if needed). INVALID_ARGUMENT for inconsistent options.
 Status WriteRandomModel(const RandomModelOptions& options, const std::string& out_dir);
