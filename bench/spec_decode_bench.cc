@@ -23,10 +23,9 @@
 #include "engine/base/logging.h"
 #include "engine/core/engine_core.h"
 #include "engine/core/output_sink.h"
-#include "engine/runner/cpu_runner.h"
+#include "engine/runner/runner_factory.h"
 #ifdef SPECD_WITH_CUDA_RUNNER
 #include "bench/gpu_name.h"
-#include "engine/runner/cuda/cuda_runner.h"
 #endif
 #include "engine/spec/draft_model_proposer.h"
 #include "engine/spec/ngram_proposer.h"
@@ -72,19 +71,10 @@ struct Row {
 
 constexpr int32_t kNumBlocks = 512;
 
-std::unique_ptr<ModelRunner> MakeRunner(const std::string& runner, const std::string& model_dir,
-                                        const EngineConfig& config) {
-  if (runner == "cuda") {
-#ifdef SPECD_WITH_CUDA_RUNNER
-    auto made = CudaRunner::Create(model_dir, {.block_size = config.kv_cache.block_size, .num_blocks = kNumBlocks,
-                                               .max_num_tokens = config.max_num_batched_tokens});
-    SPECD_CHECK(made.ok()) << made.status().ToString();
-    return std::move(made).value();
-#else
-    SPECD_CHECK(false) << "this build has no CUDA runner";
-#endif
-  }
-  auto made = CpuRunner::Create(model_dir, {.block_size = config.kv_cache.block_size, .num_blocks = kNumBlocks});
+std::unique_ptr<ModelRunner> MakeBenchRunner(const std::string& runner, const std::string& model_dir,
+                                             const EngineConfig& config) {
+  auto made = MakeRunner({.kind = runner, .model_dir = model_dir, .block_size = config.kv_cache.block_size,
+                          .num_blocks = kNumBlocks, .max_num_tokens = config.max_num_batched_tokens});
   SPECD_CHECK(made.ok()) << made.status().ToString();
   return std::move(made).value();
 }
@@ -95,10 +85,10 @@ std::unique_ptr<EngineCore> MakeEngine(const std::string& runner, const SpecConf
   config.kv_cache = {.num_blocks = kNumBlocks, .block_size = 16, .enable_prefix_caching = false};
   auto model = LoadModelConfig(kTarget);
   SPECD_CHECK(model.ok()) << model.status().ToString();
-  auto engine = std::make_unique<EngineCore>(config, MakeRunner(runner, kTarget, config), *model, false);
+  auto engine = std::make_unique<EngineCore>(config, MakeBenchRunner(runner, kTarget, config), *model, false);
   std::unique_ptr<Proposer> proposer;
   if (spec.method == SpecMethod::kDraftModel) {
-    proposer = std::make_unique<DraftModelProposer>(MakeRunner(runner, kDraft, config), model->eos_token_ids);
+    proposer = std::make_unique<DraftModelProposer>(MakeBenchRunner(runner, kDraft, config), model->eos_token_ids);
   } else if (spec.method == SpecMethod::kNgramLookup) {
     proposer = std::make_unique<NgramProposer>(spec.ngram_min, spec.ngram_max);
   }

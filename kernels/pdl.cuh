@@ -17,19 +17,21 @@
 
 #include <cuda_runtime.h>
 
+#include "kernels/pdl_switch.h"
+
 namespace specd::kernels {
 
 __device__ __forceinline__ void AllowDependentLaunch() { asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); }
 __device__ __forceinline__ void WaitForPrerequisites() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
 
 // kernel<<<grid, block, smem, stream>>>(args...) as a programmatic dependent of the stream's
-// previous kernel. Returns the launch's error.
+// previous kernel (an ordinary launch while pdl_switch.h has it off). Returns the launch's error.
 template <typename... Params, typename... Args>
 cudaError_t LaunchWithPdl(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
                           Args... args) {
   cudaLaunchAttribute attribute = {};
   attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute.val.programmaticStreamSerializationAllowed = 1;
+  attribute.val.programmaticStreamSerializationAllowed = ProgrammaticDependentLaunchEnabled() ? 1 : 0;
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = block;

@@ -9,7 +9,7 @@
 
 #include "engine/base/logging.h"
 #include "engine/model/model_weights.h"
-#include "engine/runner/cpu_runner.h"
+#include "engine/runner/runner_factory.h"
 #ifdef SPECD_WITH_CUDA_RUNNER
 #include "engine/runner/cuda/cuda_runner.h"
 #endif
@@ -97,27 +97,13 @@ Status SpecdServer::ServeMetrics() {
 StatusOr<std::unique_ptr<ModelRunner>> SpecdServer::MakeRunner(const std::string& model_dir, int64_t num_blocks,
                                                                int64_t reserved_bytes_per_block,
                                                                const std::vector<int64_t>& verify_step_tokens) const {
-  const int64_t block_size = config_.engine.kv_cache.block_size;
-  if (config_.runner == "cuda") {
-#ifdef SPECD_WITH_CUDA_RUNNER
-    CudaRunnerOptions options{.block_size = block_size, .num_blocks = num_blocks,
-        .reserved_bytes_per_block = reserved_bytes_per_block,
-        .gpu_memory_utilization = config_.gpu_memory_utilization,
-        .max_num_tokens = config_.engine.max_num_batched_tokens, .batch_invariant = config_.batch_invariant,
-        .cuda_graphs = config_.cuda_graphs};
-    options.graph_token_buckets.insert(options.graph_token_buckets.end(), verify_step_tokens.begin(),
-                                       verify_step_tokens.end());
-    SPECD_ASSIGN_OR_RETURN(auto runner, CudaRunner::Create(model_dir, options));
-    return std::unique_ptr<ModelRunner>(std::move(runner));
-#else
-    static_cast<void>(reserved_bytes_per_block);
-    static_cast<void>(verify_step_tokens);
-    return UnimplementedError("this build has no CUDA runner (configured with SPECD_WITH_CUDA=OFF)");
-#endif
-  }
-  if (num_blocks == 0) return InvalidArgumentError("kv_cache.num_blocks 0 (size from GPU memory) needs the cuda runner");
-  SPECD_ASSIGN_OR_RETURN(auto runner, CpuRunner::Create(model_dir, {.block_size = block_size, .num_blocks = num_blocks}));
-  return std::unique_ptr<ModelRunner>(std::move(runner));
+  return specd::MakeRunner({.kind = config_.runner, .model_dir = model_dir,
+                            .block_size = config_.engine.kv_cache.block_size, .num_blocks = num_blocks,
+                            .reserved_bytes_per_block = reserved_bytes_per_block,
+                            .gpu_memory_utilization = config_.gpu_memory_utilization,
+                            .max_num_tokens = config_.engine.max_num_batched_tokens,
+                            .batch_invariant = config_.batch_invariant, .cuda_graphs = config_.cuda_graphs,
+                            .extra_graph_token_buckets = verify_step_tokens});
 }
 
 // A draft model on the GPU needs its share of every KV block the target's auto-sized cache has.
