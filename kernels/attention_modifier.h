@@ -53,6 +53,11 @@ struct AttentionModifier {
                                          //   each document, increasing, row starting at 0, padded
                                          //   with values past every position (INT_MAX)
   int documents_stride = 0;              // kDocument: > 0
+  // false: FlexAttention without a block mask: every key from 0 up to the query's last is read and
+  // the mask applied per element, so the block table must map them all (a baseline for block
+  // skipping: the split-KV kernel honours it, the tensor-core kernel refuses it; the result is the
+  // same up to fp32 summation order).
+  bool skip_masked_blocks = true;
 };
 
 // The keys [first, last] a query sees (first <= last always: a query sees itself).
@@ -209,11 +214,22 @@ struct DocumentModifier {
   SPECD_HOST_DEVICE float Score(float s, int /*pos*/, int /*key*/, float /*head_factor*/) const { return s; }
 };
 
+// The keys a kernel reads for a query that sees `visible`: those alone, or with block skipping off
+// every key from 0 to the last visible one (the rest masked per element).
+SPECD_HOST_DEVICE KeyInterval ReadKeys(const AttentionModifier& m, const KeyInterval& visible) {
+  return {m.skip_masked_blocks ? visible.first : 0, visible.last};
+}
+
 // The longest key range any query can have over a cache of `context` positions (split planning).
 inline int MaxVisibleKeys(const AttentionModifier& m, int context) {
   const bool windowed = m.kind == AttentionModifierKind::kSlidingWindow || m.kind == AttentionModifierKind::kSoftCap ||
                         m.kind == AttentionModifierKind::kAlibi;
   return windowed && m.window > 0 ? MinOf(context, m.window) : context;
+}
+
+// The longest key range a kernel reads over a cache of `context` positions (split planning).
+inline int MaxReadKeys(const AttentionModifier& m, int context) {
+  return m.skip_masked_blocks ? MaxVisibleKeys(m, context) : context;
 }
 
 // Whether the descriptor is well formed (pointers not checked): a known kind with its parameters

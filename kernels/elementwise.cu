@@ -122,6 +122,25 @@ __device__ float BiasedValue(const __nv_bfloat16* row, const __nv_bfloat16* bias
   return bias == nullptr ? __bfloat162float(row[col]) : __bfloat162float(AddRounded(row[col], bias[col]));
 }
 
+// As transformers and RopeTable: the angle is rounded to fp32, then its cos/sin are taken from the
+// exact value (double) and rounded to fp32. At positions near 100k the angle is large, where the
+// fast __sinf/__cosf would be far off. (cos, sin).
+__device__ float2 RopeCosSin(float position, float inv_freq) {
+  const float angle = position * inv_freq;
+  double s, c;
+  sincos(static_cast<double>(angle), &s, &c);
+  return make_float2(static_cast<float>(c), static_cast<float>(s));
+}
+
+// One thread per table entry (position, frequency).
+__global__ void __launch_bounds__(kThreads) RopeCosSinTableKernel(RopeCosSinTableParams p) {
+  const int half = p.head_dim / 2;
+  const int64_t entry = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
+  if (entry >= static_cast<int64_t>(p.max_position) * half) return;
+  const float position = static_cast<float>(entry / half);
+  p.table[entry] = RopeCosSin(position, p.inv_freq[entry % half]);
+}
+
 // Block (t, y) does heads [4y, 4y + 4) of token t's qkv row [q heads | k heads | v heads], each
 // head head_dim wide (several blocks a token, so one decode token spreads over several SMs). q and
 // k heads are rotated pair by pair (i with i + half); q goes back into qkv, k into k_cache; v
@@ -140,17 +159,14 @@ __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteP
   const int first_head = static_cast<int>(blockIdx.y) * kRopeHeadsPerBlock;
   const int heads = min(kRopeHeadsPerBlock, rotated_heads + p.num_kv_heads - first_head);
 
-  // As transformers and RopeTable: the angle is rounded to fp32, then its cos/sin are taken from the
-  // exact value (double here, once per block and frequency, before waiting for the kernel that
-  // writes qkv, so the cost hides behind it) and rounded to fp32.
-  // At positions near 100k the angle is large, where the fast __sinf/__cosf would be far off.
-  const float position = static_cast<float>(p.positions[blockIdx.x]);
+  // The token's cos/sin (RopeCosSin, once per block and frequency, or read from the caller's
+  // table), before waiting for the kernel that writes qkv, so the cost hides behind it.
+  const int position = p.positions[blockIdx.x];
   for (int i = threadIdx.x; i < half; i += kThreads) {
-    const float angle = position * p.inv_freq[i];
-    double s, c;
-    sincos(static_cast<double>(angle), &s, &c);
-    cos_table[i] = static_cast<float>(c);
-    sin_table[i] = static_cast<float>(s);
+    const float2 cos_sin = p.cos_sin != nullptr ? p.cos_sin[static_cast<int64_t>(position) * half + i]
+                                                : RopeCosSin(static_cast<float>(position), p.inv_freq[i]);
+    cos_table[i] = cos_sin.x;
+    sin_table[i] = cos_sin.y;
   }
   __syncthreads();
   // The tables come from the step's positions, uploaded before the step's first kernel; qkv and
@@ -197,12 +213,25 @@ cudaError_t LaunchRopeCacheWrite(const RopeCacheWriteParams& params, cudaStream_
     return cudaErrorInvalidValue;
   }
   if (p.num_tokens == 0) return cudaSuccess;
-  if (p.qkv == nullptr || p.positions == nullptr || p.slots == nullptr || p.inv_freq == nullptr ||
+  if (p.qkv == nullptr || p.positions == nullptr || p.slots == nullptr || (p.inv_freq == nullptr && p.cos_sin == nullptr) ||
       p.k_cache == nullptr || p.v_cache == nullptr) {
     return cudaErrorInvalidValue;
   }
   const int head_blocks = (p.num_heads + 2 * p.num_kv_heads + kRopeHeadsPerBlock - 1) / kRopeHeadsPerBlock;
   return LaunchWithPdl(RopeCacheWriteKernel, dim3(p.num_tokens, head_blocks), kThreads, 0, stream, p);
+}
+
+cudaError_t LaunchRopeCosSinTable(const RopeCosSinTableParams& params, cudaStream_t stream) {
+  const RopeCosSinTableParams& p = params;
+  if (p.head_dim <= 0 || p.head_dim % 2 != 0 || p.head_dim > kMaxHeadDim || p.max_position < 0) {
+    return cudaErrorInvalidValue;
+  }
+  if (p.max_position == 0) return cudaSuccess;
+  if (p.inv_freq == nullptr || p.table == nullptr) return cudaErrorInvalidValue;
+  const int64_t entries = static_cast<int64_t>(p.max_position) * (p.head_dim / 2);
+  const int64_t blocks = (entries + kThreads - 1) / kThreads;
+  RopeCosSinTableKernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p);
+  return cudaGetLastError();
 }
 
 cudaError_t LaunchSiluMul(const SiluMulParams& params, cudaStream_t stream) {

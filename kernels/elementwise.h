@@ -32,12 +32,16 @@ cudaError_t LaunchEmbedding(const EmbeddingParams& params, cudaStream_t stream);
 // The k and v parts of qkv are left unchanged. A negative slot (a padding token) writes nothing
 // to the cache. cudaErrorInvalidValue also for a head_dim that is not even and in (0, 1024],
 // num_heads or num_kv_heads not positive, or num_heads not a multiple of num_kv_heads.
+// With cos_sin (LaunchRopeCosSinTable's table) the cos/sin of each angle are read from it instead
+// of computed (the same values: the output is identical bit for bit); inv_freq may then be null.
+// The runner computes them.
 struct RopeCacheWriteParams {
   __nv_bfloat16* qkv = nullptr;            // [num_tokens, (num_heads + 2 * num_kv_heads) * head_dim]
   const __nv_bfloat16* qkv_bias = nullptr; // [(num_heads + 2 * num_kv_heads) * head_dim] or null
   const int* positions = nullptr;          // [num_tokens]
   const int64_t* slots = nullptr;          // [num_tokens]
-  const float* inv_freq = nullptr;         // [head_dim / 2]
+  const float* inv_freq = nullptr;         // [head_dim / 2]; unread when cos_sin is given
+  const float2* cos_sin = nullptr;         // [max_position, head_dim / 2] or null; positions < max_position
   __nv_bfloat16* k_cache = nullptr;        // [num_slots, num_kv_heads, head_dim]
   __nv_bfloat16* v_cache = nullptr;        // [num_slots, num_kv_heads, head_dim]
   int num_tokens = 0;
@@ -46,6 +50,17 @@ struct RopeCacheWriteParams {
   int head_dim = 0;
 };
 cudaError_t LaunchRopeCacheWrite(const RopeCacheWriteParams& params, cudaStream_t stream);
+
+// table[p, i] = (cos, sin) of float(p) * inv_freq[i], computed exactly as LaunchRopeCacheWrite
+// computes them. cudaErrorInvalidValue for a head_dim that is not even and in (0, 1024], a
+// negative max_position, or, when max_position > 0, a null array.
+struct RopeCosSinTableParams {
+  const float* inv_freq = nullptr;         // [head_dim / 2]
+  float2* table = nullptr;                 // [max_position, head_dim / 2]
+  int max_position = 0;
+  int head_dim = 0;
+};
+cudaError_t LaunchRopeCosSinTable(const RopeCosSinTableParams& params, cudaStream_t stream);
 
 // out[t, i] = silu(gate_up[t, i]) * gate_up[t, intermediate + i]; at most 65535 tokens a launch.
 struct SiluMulParams {

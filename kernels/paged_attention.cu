@@ -19,6 +19,9 @@
 //   last] in general: causal first = 0, with a sliding window max(0, pos - window + 1)), so a
 //   window's decode reads the window's blocks only. Splits past the interval have no keys and
 //   exit at once. A token whose whole range fits in split 0 is finished by that CTA.
+//   With modifier.skip_masked_blocks off the range read is [0, last] (ReadKeys) and keys before
+//   `first` are masked per element: a split or a warp may then see no visible key at all (its
+//   max stays -inf, its sum 0, and it adds nothing when combined).
 //
 // Each warp runs its own online softmax over its tiles, with a private kStages-deep ring of
 // shared-memory tiles filled by cp.async (16-byte copies, one K and one V row per key, each
@@ -141,12 +144,12 @@ struct SplitPlan {
 };
 
 // Splits from what the host knows: the token count and the longest possible key range L
-// (max_blocks_per_seq * block_size, or the sliding window: MaxVisibleKeys). See the policy
-// constants.
+// (max_blocks_per_seq * block_size, or the sliding window when masked blocks are skipped:
+// MaxReadKeys). See the policy constants.
 SplitPlan PlanSplits(const PagedAttentionParams& p, int kv_slices, int64_t resident_ctas) {
   SplitPlan plan;
   if (p.workspace == nullptr) return plan;
-  const int64_t keys = MaxVisibleKeys(p.modifier, p.max_blocks_per_seq * p.block_size);
+  const int64_t keys = MaxReadKeys(p.modifier, p.max_blocks_per_seq * p.block_size);
   const int64_t ctas = static_cast<int64_t>(p.num_tokens) * p.num_kv_heads * kv_slices;  // per split
   const int64_t fits = static_cast<int64_t>(
       p.workspace_bytes / (static_cast<size_t>(p.num_tokens) * p.num_heads * PartialBytes(p.head_dim)));

@@ -3,7 +3,8 @@
 // over cp.async-filled K/V tile rings, then the warps combined into the output or a split's
 // partial result. Modifier (kernels/attention_modifier.h) gives the token's key interval, the only
 // keys read (masked blocks are never loaded; the interval's edge tiles reuse the split's bound
-// check, so no tile does mask math), and the score transform when it has one.
+// check), and the score transform when it has one. With skip_masked_blocks off every key from 0
+// is read and those before the interval are masked per element (ReadKeys).
 #pragma once
 
 #include "kernels/paged_attention_common.cuh"
@@ -46,7 +47,8 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   const Modifier modifier(p.modifier, p.num_heads);
   const int pos = p.positions[token];
   const int seq = p.token_seq[token];
-  const KeyInterval keys = modifier.Keys(seq, pos);
+  const KeyInterval visible = modifier.Keys(seq, pos);
+  const KeyInterval keys = ReadKeys(p.modifier, visible);  // visible, unless masked blocks are read too
   const int begin = keys.first + split * a.split_keys;
   if (begin > keys.last) return;  // an empty split (CTA-uniform)
   const int end = begin + min(a.split_keys, keys.last + 1 - begin);
@@ -167,9 +169,11 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
       }
     }
 
-    // Online softmax. Key 0 of every tile is inside the split, so each tile max is finite.
+    // Online softmax. Key 0 of every tile is inside the split, so each tile max is finite unless
+    // the whole tile lies before the visible interval (block skipping off): new_max stays -inf,
+    // and the weights and correction are taken against 0 so that they come out 0, not NaN.
     const int key_position = begin + (warp + i * kWarps) * kTileKeys + key;
-    const bool valid = key_position < end;
+    const bool valid = key_position < end && key_position >= visible.first;
     float correction[kHeads];
 #pragma unroll
     for (int h = 0; h < kHeads; ++h) {
@@ -182,8 +186,9 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
         tile_max = fmaxf(tile_max, __shfl_xor_sync(kFullMask, tile_max, offset));
       }
       const float new_max = fmaxf(running_max[h], tile_max);
-      correction[h] = exp2f(running_max[h] - new_max);  // 0 on the warp's first tile
-      const float weight = exp2f(s - new_max);           // 0 for keys past the split
+      const float finite_max = new_max == -INFINITY ? 0.0f : new_max;
+      correction[h] = exp2f(running_max[h] - finite_max);  // 0 on the warp's first visible tile
+      const float weight = exp2f(s - finite_max);           // 0 for keys past the split or masked
       running_max[h] = new_max;
       lane_sum[h] = lane_sum[h] * correction[h] + weight;
       score[h] = weight;
@@ -248,7 +253,8 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   }
   WaitAsync<0>();
 
-  // Combine the warps. A warp without tiles has max -inf and sum 0: its scale is 0.
+  // Combine the warps. A warp without tiles (or without a visible key) has max -inf and sum 0: its
+  // scale is 0, and so is that of every warp of a split without a visible key (max_all -inf).
 #pragma unroll
   for (int h = 0; h < kHeads; ++h) {
 #pragma unroll
@@ -280,7 +286,7 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) {
       const float2 ml = ml_shared[w * kHeads + h];
-      const float scale = exp2f(ml.x - max_all);
+      const float scale = ml.x == -INFINITY ? 0.0f : exp2f(ml.x - max_all);
       const float2 part = *reinterpret_cast<const float2*>(warp_acc + (w * kHeads + h) * kHeadDim + d);
       total += ml.y * scale;
       a0 += part.x * scale;

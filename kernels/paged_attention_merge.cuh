@@ -18,7 +18,8 @@ __global__ void __launch_bounds__(kMergeWarps * kWarpSize) MergeSplitsKernel(con
   const PagedAttentionParams& p = a.p;
   const int token = static_cast<int>(blockIdx.x / p.num_heads);
   const int head = static_cast<int>(blockIdx.x % p.num_heads);
-  const KeyInterval keys = Modifier(p.modifier, p.num_heads).Keys(p.token_seq[token], p.positions[token]);
+  const KeyInterval keys =
+      ReadKeys(p.modifier, Modifier(p.modifier, p.num_heads).Keys(p.token_seq[token], p.positions[token]));
   const int splits = (keys.last - keys.first) / a.split_keys + 1;
   if (splits <= 1) return;
   // No early AllowDependentLaunch here: the next kernel launches when the merge ends. Letting it

@@ -168,7 +168,7 @@ const char* PagedAttentionMmaVariantName(int variant) {
 cudaError_t LaunchPagedAttentionMmaVariant(const PagedAttentionParams& params, int variant, cudaStream_t stream) {
   if (params.num_heads <= 0 || params.num_kv_heads <= 0 || params.num_heads % params.num_kv_heads != 0 ||
       params.block_size <= 0 || params.num_tokens < 0 || variant < 0 || variant >= kNumVariants ||
-      !ValidAttentionModifier(params.modifier)) {
+      !ValidAttentionModifier(params.modifier) || !params.modifier.skip_masked_blocks) {
     return cudaErrorInvalidValue;
   }
   if (params.head_dim != 64 && params.head_dim != 128) return cudaErrorInvalidValue;

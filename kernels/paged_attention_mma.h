@@ -15,7 +15,8 @@
 //
 // Preconditions (checked, else cudaErrorInvalidValue): head_dim 64 or 128; num_heads a multiple of
 // num_kv_heads; block_size > 0; q, k_cache and v_cache 16-byte aligned; q_stride a multiple of 8
-// (16-byte rows) and >= num_heads * head_dim; out 4-byte aligned; at most 65535 row tiles.
+// (16-byte rows) and >= num_heads * head_dim; out 4-byte aligned; at most 65535 row tiles;
+// modifier.skip_masked_blocks set (reading masked blocks is the split-KV kernel's baseline mode only).
 // Unchecked (as for LaunchPagedAttention): positions[t] < max_blocks_per_seq * block_size,
 // scale > 0.
 #pragma once

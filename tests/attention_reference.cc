@@ -164,6 +164,7 @@ kernels::AttentionModifier MakeModifier(const AttentionCase& c, const AttentionI
   m.seq_lens = seq_lens;
   m.document_starts = document_starts;
   m.documents_stride = in.documents_stride;
+  m.skip_masked_blocks = c.modifier.skip_masked_blocks;
   return m;
 }
 

@@ -28,6 +28,7 @@ struct ModifierSpec {
   float softcap = 0.0f;       // kSoftCap
   int prefix_length = 0;      // kPrefixLm
   int max_document = 0;       // kDocument: documents of 1 .. max_document positions, drawn at random
+  bool skip_masked_blocks = true;  // false: the kernels read masked blocks too (same result)
 };
 
 struct AttentionCase {

@@ -2,7 +2,8 @@
 // the fp64 per-element reference of tests/attention_reference.h, on random inputs with shuffled
 // block tables and garbage in every slot a sequence must not see:
 //   split-KV kernel (LaunchPagedAttention): mixed batches (prompt chunk, continuation, decodes,
-//     verify query) and long decodes that split, with a full, a fifth and no workspace;
+//     verify query) and long decodes that split, with a full, a fifth and no workspace, with
+//     masked blocks skipped (the default) and read and masked per element;
 //   tensor-core kernel (LaunchPagedAttentionMma and every variant): prompt chunks from 0,
 //     continuations, odd lengths, several sequences per row tile, a shuffled token order.
 // Windows and documents cross block (16, 3) and key-tile (64, 128) boundaries; the prefix-LM
@@ -89,6 +90,21 @@ TEST_CASE("paged attention (split-KV) matches an fp64 reference under every modi
   const AttentionCase c = CaseOf(Modifiers()[m], DecodeShapes()[s]);
   CAPTURE(c.name);
   std::mt19937 rng(static_cast<unsigned>(4000 + 16 * m + s));
+  const auto in = testing::MakeAttentionInputs(c, testing::TokenOrder::kShuffled, rng);
+  testing::CheckPagedAttentionModes(c, in, /*must_split=*/false);
+}
+
+// FlexAttention without a block mask (the flexdecoding pair's baseline): every key from 0 read,
+// the masked ones (garbage before a window or a document) masked per element, whole splits and
+// warps masked among them.
+TEST_CASE("paged attention (split-KV) without block skipping matches an fp64 reference under every modifier",
+          "[gpu]") {
+  const size_t m = GENERATE(range(size_t{0}, Modifiers().size()));
+  const size_t s = GENERATE(range(size_t{0}, DecodeShapes().size()));
+  AttentionCase c = CaseOf(Modifiers()[m], DecodeShapes()[s]);
+  c.modifier.skip_masked_blocks = false;
+  CAPTURE(c.name);
+  std::mt19937 rng(static_cast<unsigned>(6000 + 16 * m + s));
   const auto in = testing::MakeAttentionInputs(c, testing::TokenOrder::kShuffled, rng);
   testing::CheckPagedAttentionModes(c, in, /*must_split=*/false);
 }

@@ -5,7 +5,7 @@
 //
 // Copies and bias adds must match bit for bit. SiLU-and-mul and RoPE are checked per element
 // against fp64: the error may be at most half a bf16 ulp of the exact value (the one rounding to
-// bf16) plus fp32 noise.
+// bf16) plus fp32 noise; RoPE reading a cos/sin table must equal the computed path bit for bit.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -327,6 +327,63 @@ TEST_CASE("RoPE + cache write matches an fp64 reference and writes only the toke
   CHECK(stray_writes == 0);
 }
 
+// The rope_q_cache pair's optimized variant: a write reading LaunchRopeCosSinTable's table must
+// produce exactly what the computed path produces (q in qkv, k and v in the cache).
+TEST_CASE("RoPE + cache write reading a cos/sin table equals the computed path bit for bit", "[gpu]") {
+  const int head_dim = GENERATE(64, 128);
+  const bool with_bias = GENERATE(false, true);
+  CAPTURE(head_dim, with_bias);
+  constexpr int kTokens = 57, kNumHeads = 32, kNumKvHeads = 8, kMaxPosition = 131072;
+  std::mt19937 rng(static_cast<uint32_t>(head_dim + with_bias));
+  RopeConfig rope;
+  rope.type = RopeType::kLlama3;
+  rope.theta = 500000.0;
+  rope.factor = 8.0;
+  const std::vector<float> inv_freq = RopeTable(rope, head_dim).inv_freq();
+  const size_t row_width = static_cast<size_t>(kNumHeads + 2 * kNumKvHeads) * head_dim;
+  const size_t cache_count = static_cast<size_t>(kTokens) * kNumKvHeads * head_dim;
+  const auto qkv = RandomBF16(kTokens * row_width, rng, 0.0f, 1.0f);
+  std::vector<int> positions = RandomInts(kTokens, kMaxPosition, rng);
+  positions.front() = kMaxPosition - 1;  // the table's last row
+  std::vector<int64_t> slots(kTokens);
+  std::iota(slots.begin(), slots.end(), int64_t{0});
+  DeviceArray<uint16_t> d_bias(RandomBF16(row_width, rng, 0.0f, 0.5f));
+  DeviceArray<int> d_positions(positions);
+  DeviceArray<int64_t> d_slots(slots);
+  DeviceArray<float> d_inv_freq(inv_freq);
+  DeviceArray<float2> d_table(std::vector<float2>(static_cast<size_t>(kMaxPosition) * head_dim / 2));
+  CUDA_REQUIRE(kernels::LaunchRopeCosSinTable({d_inv_freq.get(), d_table.get(), kMaxPosition, head_dim}, nullptr));
+
+  // Each path on its own copy of qkv and its own caches; the table path gets no inv_freq.
+  const auto run = [&](const float2* table) {
+    DeviceArray<uint16_t> d_qkv(qkv);
+    auto d_k_cache = DeviceArray<uint16_t>::Poisoned(cache_count);
+    auto d_v_cache = DeviceArray<uint16_t>::Poisoned(cache_count);
+    kernels::RopeCacheWriteParams params;
+    params.qkv = AsBF16(d_qkv.get());
+    params.qkv_bias = with_bias ? AsBF16(d_bias.get()) : nullptr;
+    params.positions = d_positions.get();
+    params.slots = d_slots.get();
+    params.inv_freq = table == nullptr ? d_inv_freq.get() : nullptr;
+    params.cos_sin = table;
+    params.k_cache = AsBF16(d_k_cache.get());
+    params.v_cache = AsBF16(d_v_cache.get());
+    params.num_tokens = kTokens;
+    params.num_heads = kNumHeads;
+    params.num_kv_heads = kNumKvHeads;
+    params.head_dim = head_dim;
+    CUDA_REQUIRE(kernels::LaunchRopeCacheWrite(params, nullptr));
+    Synchronize();
+    return std::make_tuple(d_qkv.ToHost(), d_k_cache.ToHost(), d_v_cache.ToHost());
+  };
+  const auto computed = run(nullptr);
+  const auto from_table = run(d_table.get());
+  CHECK(std::get<0>(from_table) == std::get<0>(computed));
+  CHECK(std::get<1>(from_table) == std::get<1>(computed));
+  CHECK(std::get<2>(from_table) == std::get<2>(computed));
+  CHECK(std::get<0>(from_table) != qkv);  // q was rotated
+}
+
 TEST_CASE("elementwise launchers refuse bad shapes and do nothing for zero tokens", "[gpu]") {
   // Stand-in pointers for the checks that must fail before any launch.
   DeviceArray<uint16_t> dummy(std::vector<uint16_t>(64, 0x3F80));
@@ -377,6 +434,16 @@ TEST_CASE("elementwise launchers refuse bad shapes and do nothing for zero token
     CHECK(refused([](auto& p) { p.v_cache = nullptr; }));
     // Zero tokens is still refused for a bad shape.
     CHECK(refused([](auto& p) { p.num_tokens = 0; p.head_dim = 7; }));
+  }
+  SECTION("rope cos/sin table") {
+    auto* table = reinterpret_cast<float2*>(dummy.get());
+    const auto* inv_freq = reinterpret_cast<const float*>(dummy.get());
+    CHECK(kernels::LaunchRopeCosSinTable({nullptr, nullptr, 0, 64}, nullptr) == cudaSuccess);
+    CHECK(kernels::LaunchRopeCosSinTable({inv_freq, table, -1, 64}, nullptr) == cudaErrorInvalidValue);
+    CHECK(kernels::LaunchRopeCosSinTable({inv_freq, table, 1, 63}, nullptr) == cudaErrorInvalidValue);
+    CHECK(kernels::LaunchRopeCosSinTable({inv_freq, table, 1, 2048}, nullptr) == cudaErrorInvalidValue);
+    CHECK(kernels::LaunchRopeCosSinTable({nullptr, table, 1, 64}, nullptr) == cudaErrorInvalidValue);
+    CHECK(kernels::LaunchRopeCosSinTable({inv_freq, nullptr, 1, 64}, nullptr) == cudaErrorInvalidValue);
   }
   Synchronize();  // nothing was launched, so nothing failed
 }

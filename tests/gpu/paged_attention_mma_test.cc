@@ -71,6 +71,9 @@ TEST_CASE("paged attention mma refuses unsupported shapes", "[gpu]") {
   params.q_stride = 4 * 128;  // narrower than the query heads
   CHECK(kernels::LaunchPagedAttentionMma(params, nullptr) == cudaErrorInvalidValue);
   params.q_stride = 8 * 128;
+  params.modifier.skip_masked_blocks = false;  // the split-KV kernel's baseline mode only
+  CHECK(kernels::LaunchPagedAttentionMma(params, nullptr) == cudaErrorInvalidValue);
+  params.modifier.skip_masked_blocks = true;
   CHECK(kernels::LaunchPagedAttentionMmaVariant(params, kernels::PagedAttentionMmaNumVariants(), nullptr) ==
         cudaErrorInvalidValue);
 }

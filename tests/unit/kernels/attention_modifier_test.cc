@@ -188,4 +188,21 @@ TEST_CASE("attention modifier descriptors: parameters each kind needs, refusals 
   CHECK(kernels::MaxVisibleKeys(m, 20) == 20);
 }
 
+TEST_CASE("without block skipping a window's queries read every key from 0", "[cpu]") {
+  kernels::AttentionModifier m;
+  m.kind = AttentionModifierKind::kSlidingWindow;
+  m.window = 30;
+  const kernels::KeyInterval visible = kernels::WindowMask{m.window}.Keys(0, 99);
+  CHECK(visible.first == 70);
+  CHECK(kernels::ReadKeys(m, visible).first == 70);
+  CHECK(kernels::ReadKeys(m, visible).last == 99);
+  CHECK(kernels::MaxReadKeys(m, 100) == 30);
+  m.skip_masked_blocks = false;
+  CHECK(kernels::ValidAttentionModifier(m));
+  CHECK(kernels::ReadKeys(m, visible).first == 0);
+  CHECK(kernels::ReadKeys(m, visible).last == 99);
+  CHECK(kernels::MaxReadKeys(m, 100) == 100);
+  CHECK(kernels::MaxVisibleKeys(m, 100) == 30);
+}
+
 }  // namespace specd
