@@ -50,6 +50,9 @@ Plan PlanFor(EngineCudaPair::Setup setup, bool optimized, bool quick, int64_t vo
   switch (setup) {
     case EngineCudaPair::Setup::kDecodeGraphs:
       plan.options.cuda_graphs = optimized;
+      // The engine's batches depend on when the requests reach it, and without batch invariance a
+      // token's logits on its batch companions: greedy tokens differed at token 41 of 512 (H100).
+      plan.options.batch_invariant = true;
       plan.jobs = Jobs(kDecodeRequests, 0, kShortPrompt, quick ? kQuickNewTokens : kDecodeNewTokens, vocab);
       break;
     case EngineCudaPair::Setup::kGraphsAndPrefixCaching:

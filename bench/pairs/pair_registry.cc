@@ -39,7 +39,7 @@ constexpr PairDescription kPairs[] = {
     {"tensor_cores", "a Llama-3.1-8B layer's GEMMs at 512 rows: fp32 SGEMM (no TF32) vs bf16 tensor-core cuBLASLt",
      true},
     {"tiny_gemm_pdl", "CUDA runner batch-1 decode (skinny GEMM chain): programmatic dependent launch off vs on", true},
-    {"decode_graphs", "engine decode, 8 requests: eager vs CUDA graphs", true},
+    {"decode_graphs", "engine decode, 8 requests, batch-invariant: eager vs CUDA graphs", true},
     {"v1_integration", "engine, 8 requests sharing a 512-token prefix: eager without prefix caching vs graphs with "
                        "prefix caching", true},
     {"speculative", "engine on the bundled pair, greedy: plain decoding vs draft-and-verify", false},
