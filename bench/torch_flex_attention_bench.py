@@ -22,6 +22,8 @@ import torch
 import torch._dynamo
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
+from torch_attention_bench import time_ms  # bench/, the script's folder, is on sys.path
+
 HEAD_DIM = 128
 PREFILL = dict(batch=4, context=4096, num_heads=32, num_kv_heads=32)
 DECODE = dict(batch=8, context=8192, num_heads=32, num_kv_heads=8)
@@ -78,17 +80,6 @@ def modifiers(num_heads, batch, context):
             ("bidirectional (prefix-lm, whole sequence)", prefix(WIDE_PREFIX), None),
             ("documents of 1024", documents, None)]
 
-
-def time_ms(fn, iterations):
-    for _ in range(3):
-        fn()
-    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(iterations):
-        fn()
-    stop.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(stop) / iterations
 
 
 def visible_pairs(mask_mod, batch, q_len, kv_len):
