@@ -1,12 +1,11 @@
 #include "bench/pairs/harness_environment.h"
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 
 #include "bench/machine_name.h"
 #include "bench/pairs/pair_registry.h"
+#include "build_revision.h"  // generated: SPECD_BUILD_COMMIT
 #ifdef SPECD_WITH_CUDA_RUNNER
 #include <cuda_runtime.h>
 
@@ -15,9 +14,6 @@
 
 namespace specd::bench {
 namespace {
-
-constexpr char kGitRevision[] = "git rev-parse --short HEAD 2>/dev/null";
-constexpr size_t kRevisionBytes = 64;
 
 bool HasGpu() {
 #ifdef SPECD_WITH_CUDA_RUNNER
@@ -37,18 +33,6 @@ std::string DeviceName(bool has_gpu) {
   return CpuName();
 }
 
-std::string Commit() {
-  std::array<char, kRevisionBytes> line{};
-  FILE* git = popen(kGitRevision, "r");
-  std::string revision;
-  if (git != nullptr) {
-    if (fgets(line.data(), static_cast<int>(line.size()), git) != nullptr) revision = line.data();
-    pclose(git);
-  }
-  while (!revision.empty() && (revision.back() == '\n' || revision.back() == '\r')) revision.pop_back();
-  return revision.empty() ? std::string(SPECD_BUILD_COMMIT) + "+configure" : revision;
-}
-
 std::string UtcNow() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm utc{};
@@ -62,7 +46,7 @@ std::string UtcNow() {
 
 HarnessEnvironment HarnessEnvironmentHere() {
   const bool has_gpu = HasGpu();
-  return {AllPairs(has_gpu), DeviceName(has_gpu), has_gpu, Commit(), UtcNow()};
+  return {AllPairs(has_gpu), DeviceName(has_gpu), has_gpu, SPECD_BUILD_COMMIT, UtcNow()};
 }
 
 }  // namespace specd::bench
