@@ -10,13 +10,8 @@ namespace specd {
 namespace {
 
 using kv_test::Iota;
+using kv_test::RequireInvariants;
 using Ids = std::vector<int32_t>;
-
-void RequireInvariants(const BlockPool& pool) {
-  const Status status = pool.CheckInvariants();
-  INFO(status.ToString());
-  REQUIRE(status.ok());
-}
 
 BlockHash HashOf(const Ids& tokens) { return HashBlock(std::nullopt, tokens, ""); }
 

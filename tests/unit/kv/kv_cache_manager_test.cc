@@ -13,13 +13,8 @@ namespace {
 using kv_test::Concat;
 using kv_test::Iota;
 using kv_test::MakeRequest;
+using kv_test::RequireInvariants;
 using Ids = std::vector<int32_t>;
-
-void RequireInvariants(const KvCacheManager& kv) {
-  const Status status = kv.CheckInvariants();
-  INFO(status.ToString());
-  REQUIRE(status.ok());
-}
 
 KvCacheManager MakeManager(int32_t num_blocks, bool prefix_caching = true) {
   return KvCacheManager(KvCacheConfig{num_blocks, /*block_size=*/4, prefix_caching});

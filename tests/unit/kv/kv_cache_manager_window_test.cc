@@ -15,16 +15,11 @@ namespace {
 using kv_test::Concat;
 using kv_test::Iota;
 using kv_test::MakeRequest;
+using kv_test::RequireInvariants;
 using Ids = std::vector<int32_t>;
 
 constexpr int32_t kBlockSize = 4;
 constexpr int32_t kWindow = 6;
-
-void RequireInvariants(const KvCacheManager& kv) {
-  const Status status = kv.CheckInvariants();
-  INFO(status.ToString());
-  REQUIRE(status.ok());
-}
 
 KvCacheManager MakeManager(int32_t num_blocks, int32_t window = kWindow) {
   return KvCacheManager(KvCacheConfig{num_blocks, kBlockSize, /*enable_prefix_caching=*/true, window});

@@ -1,4 +1,5 @@
-// Helpers shared by the KV cache tests: requests with given token ids, digests as hex.
+// Helpers shared by the KV cache tests: requests with given token ids, digests as hex, the
+// invariant check of a block pool or KV cache manager.
 #pragma once
 
 #include <cstdint>
@@ -7,10 +8,21 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
+#include "engine/base/status.h"
 #include "engine/core/request.h"
 #include "engine/kv/block_hash.h"
 
 namespace specd::kv_test {
+
+// REQUIREs that a BlockPool's or KvCacheManager's CheckInvariants holds, its message on failure.
+template <typename Checked>
+void RequireInvariants(const Checked& checked) {
+  const Status status = checked.CheckInvariants();
+  INFO(status.ToString());
+  REQUIRE(status.ok());
+}
 
 // n consecutive token ids starting at `first`.
 inline std::vector<int32_t> Iota(int32_t first, int32_t n) {
