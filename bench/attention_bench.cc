@@ -21,7 +21,8 @@
 // plus sliding-window (4096) decode at contexts 8k, 32k and 128k: its time must not grow with the
 // context past the window.
 //
-// usage: specd_bench_attention [--flex] [--out FILE]
+// usage: specd_bench_attention [--flex [--variant N]] [--out FILE]
+// --variant: the flex prefill cases on tensor-core variant N (LaunchPagedAttentionMmaVariant).
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -256,10 +257,11 @@ std::vector<BenchModifier> FlexModifiers() {
           {"documents of 1024", AttentionModifierKind::kDocument, 0, 0.0f, 0, 1024}};
 }
 
-std::vector<Case> FlexCases() {
+// mma_variant: the tensor-core variant of the prefill cases (-1: the default).
+std::vector<Case> FlexCases(int mma_variant) {
   std::vector<Case> cases;
   for (const BenchModifier& m : FlexModifiers()) {
-    cases.push_back({"prefill", true, 4, 4096, 32, 32, -1, m});
+    cases.push_back({"prefill", true, 4, 4096, 32, 32, mma_variant, m});
     cases.push_back({"decode", false, 8, 8192, 32, 8, -1, m});
   }
   const BenchModifier window{"sliding window 4096", AttentionModifierKind::kSlidingWindow, 4096};
@@ -268,9 +270,12 @@ std::vector<Case> FlexCases() {
 }
 
 int Main(int argc, char** argv) {
-  FlagParser flags({"out"}, {"flex"});
+  FlagParser flags({"out", "variant"}, {"flex"});
   SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
-  const std::vector<Case> cases = flags.Has("flex") ? FlexCases() : DefaultCases();
+  const StatusOr<int64_t> variant = flags.GetInt("variant", -1);
+  SPECD_CHECK(variant.ok() && *variant >= -1 && *variant < kernels::PagedAttentionMmaNumVariants())
+      << "--variant: a tensor-core variant 0.." << kernels::PagedAttentionMmaNumVariants() - 1 << " or -1";
+  const std::vector<Case> cases = flags.Has("flex") ? FlexCases(static_cast<int>(*variant)) : DefaultCases();
   nlohmann::json rows = nlohmann::json::array();
   for (const Case& c : cases) {
     nlohmann::json row = Run(c);

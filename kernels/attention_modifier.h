@@ -10,6 +10,8 @@
 //   HeadFactor(head)          a per-head constant the score transform reads (ALiBi's slope)
 //   Score(s, pos, key, hf)    the scaled score s = q.k * scale -> the score the softmax sees
 //   kScores                   false when Score is the identity (the kernels then skip it)
+//   KeySlope(hf), optional    when Score(s, pos, key, hf) is s + KeySlope(hf) * (key - pos): the
+//                             tensor-core kernel then adds the bias key by key incrementally
 // Every built-in mask is an interval per query whose ends never decrease as the position grows
 // ("monotone"), so a group of queries and a range of keys are classified from the interval ends
 // alone (ClassifyKeys): fully masked (skip: never loaded), partial (mask per element) or fully
@@ -162,8 +164,9 @@ struct AlibiModifier : WindowMask {
   int num_heads;
   SPECD_HOST_DEVICE explicit AlibiModifier(const AttentionModifier& m, int heads) : WindowMask{m.window}, num_heads(heads) {}
   SPECD_HOST_DEVICE float HeadFactor(int head) const { return AlibiSlope(head, num_heads); }
+  SPECD_HOST_DEVICE float KeySlope(float slope) const { return slope; }
   SPECD_HOST_DEVICE float Score(float s, int pos, int key, float slope) const {
-    return s + slope * static_cast<float>(key - pos);
+    return s + KeySlope(slope) * static_cast<float>(key - pos);
   }
 };
 

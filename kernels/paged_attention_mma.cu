@@ -4,14 +4,17 @@
 //   wgmma (sm_90a, the default): one warpgroup per 64 query rows, two per CTA; S = Q K^T with
 //     wgmma.m64n{64,128}k16 over key tiles of 64 or 128 (Q and K from shared memory), O += P V
 //     with wgmma.m64n{64,128}k16 (P from registers, V from shared memory), the softmax of one key
-//     tile overlapping O += P V of the one before.
+//     tile overlapping O += P V of the one before. The default kernel is warp-specialized
+//     (paged_attention_mma_wgmma_ws.cuh): a third warpgroup copies K and V, the two others only
+//     compute, taking turns at the tensor cores.
 //   mma.sync (any sm_90): warps of 16 * kMTiles rows, mma.m16n8k16 fed by ldmatrix. It is also
 //     what the wgmma kernels run when the plain sm_90 image is the one loaded.
 // Called on the engine thread's stream; stateless.
 //
-// Work split. 2-D grid: x = query head (fastest, so the CTAs of one row tile run together and
-// share K/V through L2), y = row tile, heaviest first (tile = gridDim.y - 1 - blockIdx.y: in a
-// batch of prompt chunks the last tiles of a sequence have the longest key ranges).
+// Work split. 2-D grid: x = row tile, heaviest first (tile = gridDim.x - 1 - blockIdx.x: in a
+// batch of prompt chunks the last tiles of a sequence have the longest key ranges), y = query head
+// (CtaWorkOf). Row tiles fastest, so the CTAs resident together are one head's tiles, streaming
+// the same K and V through L2.
 //
 //   batch rows:  |seq 0 ......................|seq 1 .........|seq 2 ......................
 //   row tiles:   |--- tile 0 ---|--- tile 1 ---|--- tile 2 ---|--- tile 3 ---|--- tile 4 -
@@ -60,6 +63,7 @@
 
 #include "kernels/paged_attention_mma_sync.cuh"
 #include "kernels/paged_attention_mma_wgmma.cuh"
+#include "kernels/paged_attention_mma_wgmma_ws.cuh"
 
 namespace specd::kernels {
 namespace {
@@ -81,6 +85,18 @@ __global__ void __launch_bounds__(kGroups * kWarpgroupThreads, kMinBlocks)
 #endif
 }
 
+// The warp-specialized path: 2 consumer warpgroups of 64 rows and a producer warpgroup. The plain
+// sm_90 image runs the mma.sync path on the consumers' threads (the producer's exit at once).
+template <int kHeadDim, int kKeys, typename Modifier>
+__global__ void __launch_bounds__(kWsThreads, 1) WgmmaWsKernel(const PagedAttentionParams p, const float scale_log2) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  WgmmaWsAttention<kHeadDim, kKeys, Modifier>(p, scale_log2);
+#else
+  if (threadIdx.x >= kWsConsumerGroups * kWarpgroupThreads) return;
+  MmaSyncAttention<kHeadDim, 4 * kWsConsumerGroups, 1, kKeys, Modifier>(p, scale_log2);
+#endif
+}
+
 template <typename Kernel>
 cudaError_t LaunchKernel(Kernel kernel, int threads, int rows, int smem_bytes, const PagedAttentionParams& p,
                          cudaStream_t stream) {
@@ -89,8 +105,8 @@ cudaError_t LaunchKernel(Kernel kernel, int threads, int rows, int smem_bytes, c
   error = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
   if (error != cudaSuccess) return error;
   const int tiles = (p.num_tokens + rows - 1) / rows;
-  if (tiles > kMaxGridY) return cudaErrorInvalidValue;
-  const dim3 grid(static_cast<unsigned>(p.num_heads), static_cast<unsigned>(tiles));
+  if (p.num_heads > kMaxGridY) return cudaErrorInvalidValue;
+  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(p.num_heads));  // CtaWorkOf
   kernel<<<grid, threads, smem_bytes, stream>>>(p, p.scale * kLog2E);
   return cudaGetLastError();
 }
@@ -112,24 +128,36 @@ cudaError_t LaunchWgmma(const PagedAttentionParams& p, cudaStream_t stream) {
                       T::kSmemBytes, p, stream);
 }
 
-// Variant 0 is LaunchPagedAttentionMma's. Measured on an H200 (prefill 4 x 4096, 32 heads, head
-// dim 128, block size 16; specd_bench_attention): 380, 341-348, 318 and 284-287 TFLOP/s (PyTorch's
-// FlashAttention-2 328 in the same call). The steps to variant 0: 64-key tiles 313, 128-key tiles
-// 337, then K/V copies zero-filled by cp.async's ignore-src predicate (9 instructions a copy where
-// the src-size operand took 21) 380. Tried and dropped
+template <int kHeadDim, int kKeys, typename Modifier>
+cudaError_t LaunchWgmmaWs(const PagedAttentionParams& p, cudaStream_t stream) {
+  using T = WgmmaTile<kHeadDim, kWsConsumerGroups, kKeys>;
+  static_assert(T::kSmemBytes == MmaSyncTile<kHeadDim, 4 * kWsConsumerGroups, 1, kKeys>::kSmemBytes);
+  return LaunchKernel(WgmmaWsKernel<kHeadDim, kKeys, Modifier>, kWsThreads, T::kRows, T::kSmemBytes, p, stream);
+}
+
+// Variant 0 is LaunchPagedAttentionMma's. Variant 1 was, measured on an H200 (prefill 4 x 4096, 32
+// heads, head dim 128, block size 16; specd_bench_attention): 380, 341-348, 318 and 284-287 TFLOP/s
+// for variants 1-4 (PyTorch's FlashAttention-2 328 in the same call). The steps to variant 1:
+// 64-key tiles 313, 128-key tiles 337, then K/V copies zero-filled by cp.async's ignore-src
+// predicate (9 instructions a copy where the src-size operand took 21) 380. Tried and dropped
 // (64-key tiles): wgmma without the overlap (301 with 2 warpgroups, 271 with 1), Q held in
 // registers for S = Q K^T (313, 284), mma.sync with 8 warps of 16 rows (257) or 4 warps of 16
-// rows (201).
+// rows (201). Variant 0 against 1 on an H100 (specd_bench_attention --flex, the same call, two
+// runs; bench/README.md): warp specialization alone +5% causal, +20% soft-capping, within 2%
+// elsewhere; then row tiles fastest in the grid (CtaWorkOf: L2 hit rate 61% -> 90%) bidirectional
+// 414 -> 441 and ALiBi's incremental bias (TransformScores).
 template <int kHeadDim, typename Modifier>
 cudaError_t LaunchVariant(const PagedAttentionParams& p, int variant, cudaStream_t stream) {
   switch (variant) {
     case 0:
-      return LaunchWgmma<kHeadDim, 2, 128, 1, Modifier>(p, stream);
+      return LaunchWgmmaWs<kHeadDim, 128, Modifier>(p, stream);
     case 1:
-      return LaunchWgmma<kHeadDim, 2, 64, 1, Modifier>(p, stream);
+      return LaunchWgmma<kHeadDim, 2, 128, 1, Modifier>(p, stream);
     case 2:
-      return LaunchWgmma<kHeadDim, 1, 64, 2, Modifier>(p, stream);
+      return LaunchWgmma<kHeadDim, 2, 64, 1, Modifier>(p, stream);
     case 3:
+      return LaunchWgmma<kHeadDim, 1, 64, 2, Modifier>(p, stream);
+    case 4:
       return LaunchMmaSync<kHeadDim, 4, 2, 64, 2, Modifier>(p, stream);
     default:
       return cudaErrorInvalidValue;
@@ -149,7 +177,9 @@ cudaError_t LaunchVariant(const PagedAttentionParams& p, int variant, cudaStream
   }
 }
 
-constexpr const char* kVariantNames[] = {"wgmma, 128 rows x 128 keys: 2 warpgroups, 1 CTA/SM",
+constexpr const char* kVariantNames[] = {"wgmma warp-specialized, 128 rows x 128 keys: 2 consumer warpgroups + a "
+                                         "cp.async producer, 1 CTA/SM",
+                                         "wgmma, 128 rows x 128 keys: 2 warpgroups, 1 CTA/SM",
                                          "wgmma, 128 rows x 64 keys: 2 warpgroups, 1 CTA/SM",
                                          "wgmma, 64 rows x 64 keys: 1 warpgroup, 2 CTAs/SM",
                                          "mma.sync, 128 rows x 64 keys: 4 warps x 32 rows, 2 CTAs/SM"};

@@ -1,4 +1,4 @@
-// Tensor-core paged attention internals, part 2 of 4 (included by paged_attention_mma.cu only):
+// Tensor-core paged attention internals, part 2 of 5 (included by paged_attention_mma.cu only):
 // what the mma.sync and wgmma paths share: loading row metadata and Q, finding runs of one
 // sequence, key offsets and K/V tile copies, the modifier's score transform, the online softmax in
 // registers, and the output rows.
@@ -24,6 +24,19 @@ template <typename Modifier>
 __device__ __forceinline__ ScoreContext<Modifier> MakeScoreContext(const PagedAttentionParams& p, int head) {
   const Modifier modifier(p.modifier, p.num_heads);
   return {modifier, modifier.HeadFactor(head), p.scale, 1.0f / p.scale};
+}
+
+// The CTA's query head and first batch row. Grid: x = row tile, fastest and heaviest first (tile
+// gridDim.x - 1 - blockIdx.x: in a batch of prompt chunks the last tiles of a sequence have the
+// longest key ranges), y = query head. So the CTAs resident together are mostly one head's row
+// tiles, which stream the same sequences' K and V (L2 hits), and the query heads of one KV head
+// come one after another.
+struct CtaWork {
+  int head;
+  int t0;
+};
+__device__ __forceinline__ CtaWork CtaWorkOf(int rows_per_cta) {
+  return {static_cast<int>(blockIdx.y), static_cast<int>(gridDim.x - 1 - blockIdx.x) * rows_per_cta};
 }
 
 // Row metadata of the CTA's rows [t0, t0 + rows) (rows past the batch: never attended, never
@@ -105,20 +118,26 @@ __device__ __forceinline__ uint32_t AlignedSharedBase(const void* smem_raw) {
 }
 
 // The key tiles [lo, lo + count) of the run starting at row `begin` (FindRun): those meeting the
-// span of its rows' key intervals (tiles outside it are masked for every row: never loaded), with
-// the key offsets of tiles lo and lo + 1 in st.offset[0] and [1] (-1 past the run). Ends with a
-// barrier.
+// span of its rows' key intervals (tiles outside it are masked for every row: never loaded).
+// Every thread of the CTA calls it (barriers).
 struct KeyTiles {
   int lo;
   int count;
 };
+template <int kThreads, int kRows, int kKeys>
+__device__ __forceinline__ KeyTiles FindRunTiles(RowState<kRows, kKeys>& st, int begin, int rows, int tid) {
+  FindRun<kThreads>(st, begin, rows, tid);
+  const int tile_lo = st.run[kMinFirst] / kKeys;
+  return {tile_lo, st.run[kMaxLast] / kKeys - tile_lo + 1};
+}
+
+// FindRunTiles, with the key offsets of tiles lo and lo + 1 in st.offset[0] and [1] (-1 past the
+// run). Ends with a barrier.
 template <int kHeadDim, int kThreads, int kRows, int kKeys>
 __device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowState<kRows, kKeys>& st, int begin,
                                              int rows, int kv_head, int tid) {
   static_assert(kThreads >= kKeys);
-  FindRun<kThreads>(st, begin, rows, tid);
-  const int tile_lo = st.run[kMinFirst] / kKeys;
-  const int num_kv_tiles = st.run[kMaxLast] / kKeys - tile_lo + 1;
+  const auto [tile_lo, num_kv_tiles] = FindRunTiles<kThreads>(st, begin, rows, tid);
   if (tid < kKeys) {
     st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid, kv_head);
     st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid, kv_head) : -1;
@@ -128,7 +147,9 @@ __device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowS
 }
 
 // Copies kKeys rows (one K or V tile) into a swizzled buffer; offset < 0 rows become zeros.
-template <typename Layout, int kHeadDim, int kKeys, int kThreads>
+// kUnroll: copies in flight per unrolled batch (all of them by default; fewer keeps a producer
+// warp's registers down).
+template <typename Layout, int kHeadDim, int kKeys, int kThreads, int kUnroll = kKeys * kHeadDim / kChunkElements / kThreads>
 __device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets, const __nv_bfloat16* cache, int tid) {
   constexpr int kChunksPerRow = kHeadDim / kChunkElements;
   constexpr int kRowsPerPass = kThreads / kChunksPerRow;
@@ -137,7 +158,7 @@ __device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets,
   const int r0 = tid / kChunksPerRow;
   const char* const base = reinterpret_cast<const char*>(cache) + c * kChunkBytes;
   const uint32_t dst0 = dst + Layout::Offset(r0, c);  // rows r0 + i * kRowsPerPass share r0 % 8
-#pragma unroll
+#pragma unroll kUnroll
   for (int i = 0; i < kKeys / kRowsPerPass; ++i) {
     const int64_t offset = offsets[r0 + i * kRowsPerPass];  // -1: zeros (the address is not read)
     CopyAsync16(dst0 + (Layout::Offset(r0 + i * kRowsPerPass, c) - Layout::Offset(r0, c)), base + offset, offset >= 0);
@@ -156,7 +177,20 @@ __device__ __forceinline__ bool TileNeedsMask(const RowState<kRows, kKeys>& st, 
 template <int kSTiles, int kRows, int kKeys, typename Modifier>
 __device__ __forceinline__ void TransformScores(float (&s)[kSTiles][4], int k0, int r0, int t,
                                                 const RowState<kRows, kKeys>& st, const ScoreContext<Modifier>& sc) {
-  if constexpr (Modifier::kScores) {
+  if constexpr (requires { sc.modifier.KeySlope(sc.head_factor); }) {
+    // A bias linear in the key (ALiBi): raw-score units per key, then key k0 + 8 j + 2 t + e's bias
+    // from the row's first as one FMA with a constant (3 instructions an element fewer than Score).
+    const float step = sc.modifier.KeySlope(sc.head_factor) * sc.inv_scale;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const float first = step * static_cast<float>(k0 + 2 * t - st.pos[r0 + 8 * h]);
+#pragma unroll
+      for (int j = 0; j < kSTiles; ++j) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) s[j][2 * h + e] += fmaf(step, static_cast<float>(8 * j + e), first);
+      }
+    }
+  } else if constexpr (Modifier::kScores) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int pos = st.pos[r0 + 8 * h];

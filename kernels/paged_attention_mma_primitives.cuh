@@ -1,4 +1,4 @@
-// Tensor-core paged attention internals, part 1 of 4 (included by paged_attention_mma.cu only; see
+// Tensor-core paged attention internals, part 1 of 5 (included by paged_attention_mma.cu only; see
 // its file comment): tile constants, the per-CTA row metadata in shared memory, the swizzled
 // shared-memory layouts, and the PTX wrappers both matrix paths use (cp.async, ldmatrix,
 // mma.m16n8k16, exp2, bf16 packing).

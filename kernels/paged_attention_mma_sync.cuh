@@ -1,4 +1,4 @@
-// Tensor-core paged attention internals, part 3 of 4 (included by paged_attention_mma.cu only):
+// Tensor-core paged attention internals, part 3 of 5 (included by paged_attention_mma.cu only):
 // the mma.sync path (any sm_90): its tile shape and MmaSyncAttention, warps of 16 * kMTiles query
 // rows on mma.m16n8k16 fed by ldmatrix. Also the wgmma kernels' body in the plain sm_90 image.
 #pragma once
@@ -39,8 +39,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
   const int tid = static_cast<int>(threadIdx.x);
   const int lane = tid % kWarpSize;
   const int warp = tid / kWarpSize;
-  const int head = static_cast<int>(blockIdx.x);
-  const int t0 = static_cast<int>(gridDim.y - 1 - blockIdx.y) * T::kRows;
+  const auto [head, t0] = CtaWorkOf(T::kRows);
   const int rows = min(T::kRows, p.num_tokens - t0);
   const int kv_head = head / (p.num_heads / p.num_kv_heads);
 

@@ -1,4 +1,4 @@
-// Tensor-core paged attention internals, part 4 of 4 (included by paged_attention_mma.cu only):
+// Tensor-core paged attention internals, part 4 of 5 (included by paged_attention_mma.cu only):
 // the wgmma path (sm_90a): its tile shape, the wgmma PTX wrappers (descriptors, fences, the
 // m64n64k16 / m64n{64,128}k16 instructions) and WgmmaAttention, with the softmax of one key tile
 // overlapping O += P V of the one before.
@@ -127,8 +127,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
   const int lane = tid % kWarpSize;
   const int warp = tid / kWarpSize;
   const int group = warp / 4;
-  const int head = static_cast<int>(blockIdx.x);
-  const int t0 = static_cast<int>(gridDim.y - 1 - blockIdx.y) * T::kRows;
+  const auto [head, t0] = CtaWorkOf(T::kRows);
   const int rows = min(T::kRows, p.num_tokens - t0);
   const int kv_head = head / (p.num_heads / p.num_kv_heads);
 
