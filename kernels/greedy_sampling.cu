@@ -32,8 +32,8 @@ struct Partial {
   double sum;   // sum of exp(x - best.value); 0 when nothing is finite or no logprob is asked for
 };
 
-// The workspace as the chunks' partials: [num_rows, num_chunks]. 16 bytes a chunk of more than
-// 4096 tokens: far less than SamplingWorkspaceBytes.
+// The workspace as the chunks' partials: [num_rows, num_chunks], used only with 2+ chunks: 16
+// bytes per kChunkSize tokens, far less than SamplingWorkspaceBytes (8 bytes a token).
 __device__ __forceinline__ Partial* Partials(const SamplingKernelParams& p) {
   return static_cast<Partial*>(p.workspace);
 }
