@@ -187,7 +187,7 @@ __global__ void __launch_bounds__(kThreads, 1) SamplingKernel(SamplingKernelPara
   int greater = 0;
   ForEachToken(raw, s.raw_zero, vocab, [&](int, float x) {
     greater += x > x_token ? 1 : 0;
-    sum += static_cast<double>(expf(static_cast<float>(__dsub_rn(x, x_max))));
+    sum += LogNormalizerTerm(x, x_max);
   });
   sum = BlockReduce(sum, [](double a, double b) { return a + b; }, sh.reduce);
   greater = BlockReduce(greater, [](int a, int b) { return a + b; }, sh.reduce);

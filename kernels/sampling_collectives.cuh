@@ -1,5 +1,5 @@
-// Sampling kernel internals, part 2 of 7 (included by sampling.cu only): warp and block
-// collectives (shuffles, reductions, scans in a fixed order: deterministic) and the block's
+// Sampling kernel internals, part 2 of 7 (included by sampling.cu and greedy_sampling.cu): warp and
+// block collectives (shuffles, reductions, scans in a fixed order: deterministic) and the block's
 // bitonic sort.
 #pragma once
 
@@ -43,15 +43,16 @@ __device__ __forceinline__ T WarpSum(T v) {
   return v;
 }
 
-// scratch: kWarps values of T (the block's reduce buffer). Every thread gets the result.
-template <typename T, typename Op>
+// For a block of kBlockWarps warps; scratch: kBlockWarps values of T (the block's reduce buffer).
+// Every thread gets the result.
+template <int kBlockWarps = kWarps, typename T, typename Op>
 __device__ T BlockReduce(T v, Op op, void* scratch_bytes) {
   T* scratch = static_cast<T*>(scratch_bytes);
   for (int o = kWarpSize / 2; o > 0; o /= 2) v = op(v, ShflXor(v, o));
   if (Lane() == 0) scratch[Warp()] = v;
   __syncthreads();
   T result = scratch[0];
-  for (int w = 1; w < kWarps; ++w) result = op(result, scratch[w]);
+  for (int w = 1; w < kBlockWarps; ++w) result = op(result, scratch[w]);
   __syncthreads();
   return result;
 }

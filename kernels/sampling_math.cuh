@@ -1,7 +1,7 @@
-// Sampling kernel internals, part 1 of 7 (included by sampling.cu only; see its file comment):
-// launch shape and policy constants, the exp table, and per-thread scalar math: the counter-based
-// uniforms (Sampler::Uniform's SplitMix64), the double weights exp((l - l_max) / T) and their
-// exact 80-bit fixed-point masses.
+// Sampling kernel internals, part 1 of 7 (included by sampling.cu, see its file comment, and by
+// greedy_sampling.cu): launch shape and policy constants, the exp table, and per-thread scalar
+// math: the counter-based uniforms (Sampler::Uniform's SplitMix64), the double weights
+// exp((l - l_max) / T) and their exact 80-bit fixed-point masses.
 #pragma once
 
 #include <cfloat>
@@ -120,6 +120,12 @@ __device__ __forceinline__ float Sanitize(float x) {
   if (isnan(x)) return -kInf;
   if (x == kInf) return FLT_MAX;
   return x;
+}
+
+// A term of the raw row's log-normalizer sum exp(x - x_max) (the logprob of the chosen token):
+// fp32 exp of the difference rounded from double; the callers sum the terms in double.
+__device__ __forceinline__ double LogNormalizerTerm(float x, double x_max) {
+  return static_cast<double>(expf(static_cast<float>(__dsub_rn(x, x_max))));
 }
 
 // exp(d) for d <= 0 to about half an ulp (as glibc's; exp(0) = 1 exactly); 0 below

@@ -1,6 +1,6 @@
-// Sampling kernel internals, part 3 of 7 (included by sampling.cu only): the block's shared-memory
-// state (row parameters, Select level, histograms, chunk sums) and the row sweeps (ForEachToken
-// over the whole row, ForEachInChunk over one id chunk of the draw).
+// Sampling kernel internals, part 3 of 7 (included by sampling.cu and greedy_sampling.cu): the
+// block's shared-memory state (row parameters, Select level, histograms, chunk sums) and the row
+// sweeps (ForEachToken over the whole row, ForEachInChunk over one id chunk of the draw).
 #pragma once
 
 #include "kernels/sampling_collectives.cuh"

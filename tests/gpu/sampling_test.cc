@@ -20,6 +20,7 @@
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/sampling_params.h"
 #include "engine/spec/rejection_sampler.h"
+#include "kernels/greedy_sampling.h"
 #include "kernels/sampling.h"
 
 namespace specd {
@@ -79,7 +80,8 @@ struct GpuOutput {
   std::vector<float> logprobs;
   std::vector<int32_t> ranks;
   std::vector<uint8_t> accepted;
-  double microseconds = 0.0;  // per launch, when timed
+  double microseconds = 0.0;        // per launch, when timed: launched one by one
+  double graph_microseconds = 0.0;  // the same launches replayed as one CUDA graph
 };
 
 // A CSR list per row.
@@ -94,9 +96,40 @@ void Csr(const std::vector<RowCase>& rows, Get get, std::vector<int32_t>& offset
   }
 }
 
-// Packs the rows, launches (timed_repeats > 0: that many more times, timed), fetches outputs.
+using Launcher = cudaError_t (*)(const kernels::SamplingKernelParams&, cudaStream_t);
+
+// Per launch: repeats launches captured in one CUDA graph, replayed once (no host launch cost).
+double GraphMicroseconds(const kernels::SamplingKernelParams& params, Launcher launch, int repeats) {
+  cudaStream_t stream = nullptr;
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  cudaEvent_t start, stop;
+  CUDA_REQUIRE(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  CUDA_REQUIRE(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  for (int i = 0; i < repeats; ++i) CUDA_REQUIRE(launch(params, stream));
+  CUDA_REQUIRE(cudaStreamEndCapture(stream, &graph));
+  CUDA_REQUIRE(cudaGraphInstantiate(&exec, graph, 0));
+  CUDA_REQUIRE(cudaGraphLaunch(exec, stream));  // warm-up
+  CUDA_REQUIRE(cudaEventCreate(&start));
+  CUDA_REQUIRE(cudaEventCreate(&stop));
+  CUDA_REQUIRE(cudaEventRecord(start, stream));
+  CUDA_REQUIRE(cudaGraphLaunch(exec, stream));
+  CUDA_REQUIRE(cudaEventRecord(stop, stream));
+  CUDA_REQUIRE(cudaEventSynchronize(stop));
+  float ms = 0.0f;
+  CUDA_REQUIRE(cudaEventElapsedTime(&ms, start, stop));
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+  return 1000.0 * ms / repeats;
+}
+
+// Packs the rows, launches (timed_repeats > 0: that many more times, timed, one by one and as a
+// graph), fetches outputs.
 GpuOutput RunOnGpu(const std::vector<RowCase>& rows, int vocab, const std::vector<int32_t>& eos,
-                   int timed_repeats = 0) {
+                   int timed_repeats = 0, Launcher launch = kernels::LaunchSampling) {
   const int num_rows = static_cast<int>(rows.size());
   std::vector<float> logits, temperature, top_p, min_p, repetition, presence, frequency;
   std::vector<int32_t> top_k, min_tokens, drafts;
@@ -189,7 +222,7 @@ GpuOutput RunOnGpu(const std::vector<RowCase>& rows, int vocab, const std::vecto
   params.sampled_logprobs = d_logprobs.get();
   params.sampled_ranks = d_ranks.get();
   params.draft_accepted = d_accepted.get();
-  CUDA_REQUIRE(kernels::LaunchSampling(params, nullptr));
+  CUDA_REQUIRE(launch(params, nullptr));
   CUDA_REQUIRE(cudaDeviceSynchronize());
 
   GpuOutput out;
@@ -202,7 +235,7 @@ GpuOutput RunOnGpu(const std::vector<RowCase>& rows, int vocab, const std::vecto
     CUDA_REQUIRE(cudaEventCreate(&start));
     CUDA_REQUIRE(cudaEventCreate(&stop));
     CUDA_REQUIRE(cudaEventRecord(start, nullptr));
-    for (int i = 0; i < timed_repeats; ++i) CUDA_REQUIRE(kernels::LaunchSampling(params, nullptr));
+    for (int i = 0; i < timed_repeats; ++i) CUDA_REQUIRE(launch(params, nullptr));
     CUDA_REQUIRE(cudaEventRecord(stop, nullptr));
     CUDA_REQUIRE(cudaEventSynchronize(stop));
     float ms = 0.0f;
@@ -210,6 +243,7 @@ GpuOutput RunOnGpu(const std::vector<RowCase>& rows, int vocab, const std::vecto
     out.microseconds = 1000.0 * ms / timed_repeats;
     cudaEventDestroy(start);
     cudaEventDestroy(stop);
+    out.graph_microseconds = GraphMicroseconds(params, launch, timed_repeats);
     // The timed launches wrote the same outputs again.
     REQUIRE(d_tokens.ToHost() == out.tokens);
   }
@@ -677,8 +711,15 @@ TEST_CASE("GPU sampling timings (vocab 128256)", "[gpu][sampling][timing]") {
         rows.push_back(row);
       }
       const GpuOutput gpu = RunOnGpu(rows, vocab, kEos, 20);
-      std::printf("  %-18s batch %3d: %8.1f us\n", config.name, batch, gpu.microseconds);
+      std::printf("  %-18s batch %3d: %8.1f us (graph %8.1f us)\n", config.name, batch, gpu.microseconds,
+                  gpu.graph_microseconds);
       if (batch == 1) CheckAgainstCpu(rows, gpu);
+      if (config.temperature != 0.0f) continue;
+      // The same rows on the plain-greedy fast path (kernels/greedy_sampling.h).
+      const GpuOutput fast = RunOnGpu(rows, vocab, kEos, 20, kernels::LaunchGreedySampling);
+      std::printf("  %-18s batch %3d: %8.1f us (graph %8.1f us)\n", "greedy fast path", batch, fast.microseconds,
+                  fast.graph_microseconds);
+      if (batch == 1) CheckAgainstCpu(rows, fast);
     }
   }
 }

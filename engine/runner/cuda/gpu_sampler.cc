@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "kernels/greedy_sampling.h"
 #include "kernels/sampling.h"
 
 namespace specd {
@@ -24,6 +25,15 @@ Status Put(DeviceBuffer<T>& buffer, const std::vector<T>& host, cudaStream_t str
                     std::string("uploading sampling ") + what);
 }
 
+// A kernel row that is plain greedy (kernels/greedy_sampling.h): nothing but the argmax to do,
+// with parameters the sampling kernel accepts.
+bool PlainGreedy(const SamplingParams& p, size_t num_output_tokens, int32_t draft) {
+  return p.temperature == 0.0f && draft == -1 && p.logit_bias.empty() && p.repetition_penalty == 1.0f &&
+         p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f && p.min_tokens >= 0 &&
+         static_cast<int64_t>(num_output_tokens) >= p.min_tokens && p.top_k >= 0 && p.top_p > 0.0f &&
+         p.top_p <= 1.0f && p.min_p >= 0.0f && p.min_p <= 1.0f;
+}
+
 }  // namespace
 
 // One kernel row per logits row; rows no sequence samples from run greedy and are ignored.
@@ -38,6 +48,7 @@ struct GpuSampler::Rows {
   std::vector<float> draft_probs;       // [rows, vocab] when some request has draft probabilities
   std::vector<int64_t> first_row;       // per sequence: its first sampled kernel row, or -1
   std::vector<int64_t> num_drafts;      // per sequence
+  bool plain_greedy = true;             // every row: the greedy fast path, no parameters uploaded
 
   void AddIdle() { Add(nullptr, 0, {}, {}, -1); }
 
@@ -84,6 +95,7 @@ struct GpuSampler::Rows {
       return greedy;
     }();
     const SamplingParams& p = params != nullptr ? *params : kGreedy;
+    plain_greedy = plain_greedy && PlainGreedy(p, output.size(), draft);
     temperature.push_back(p.temperature);
     top_p.push_back(p.top_p);
     min_p.push_back(p.min_p);
@@ -222,8 +234,13 @@ Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cud
   rows.FillOneHotDrafts(vocab_);
   const auto num_rows = static_cast<int64_t>(rows.temperature.size());
   if (num_rows > max_rows_) return InternalError("GpuSampler: more logits rows than it was sized for");
-  SPECD_RETURN_IF_ERROR(Upload(rows, stream));
-  SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchSampling(KernelParams(rows, logits), stream), "sampling"));
+  if (rows.plain_greedy) {
+    SPECD_RETURN_IF_ERROR(
+        CudaStatus(kernels::LaunchGreedySampling(KernelParams(rows, logits), stream), "greedy sampling"));
+  } else {
+    SPECD_RETURN_IF_ERROR(Upload(rows, stream));
+    SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchSampling(KernelParams(rows, logits), stream), "sampling"));
+  }
   return Collect(batch, rows, stream, output);
 }
 

@@ -1,8 +1,9 @@
 // GpuSampler: the CUDA runner's sampling on the GPU (kernels/sampling.h), the twin of
 // SampleRequestedRows on the host: each sequence with a SamplingRow gets its last logits row
 // sampled, or its k drafts verified on its last k + 1 rows, with the CPU Sampler's processing
-// order and RNG (rejection_sampler.h for drafts). Batches asking for top_logprobs alternatives
-// stay on the host. Engine thread only.
+// order and RNG (rejection_sampler.h for drafts). A batch whose every row is plain greedy takes
+// the fast path (kernels/greedy_sampling.h; nothing uploaded). Batches asking for top_logprobs
+// alternatives stay on the host. Engine thread only.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,304 @@
+// The greedy fast path (kernels/greedy_sampling.h) against LaunchSampling on the same rows: random
+// logits with ties for the max (within a block, across blocks, +0 and -0, +inf and FLT_MAX), NaN
+// and infinities, rows with nothing finite; batches of 1, 3 and 64 rows; vocabularies 128256,
+// 32000, 1000 and 7 (not a multiple of 4: scalar loads); logprobs and ranks on and off. Token and
+// rank must be equal, the logprob within 1e-5. Also: the path replays in a CUDA graph, and
+// GpuSampler sends a batch with one row that is not plain greedy to the sampling kernel.
+// Outputs and workspace are poisoned before each launch.
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <cuda_runtime.h>
+
+#include "engine/runner/cuda/gpu_sampler.h"
+#include "engine/sampling/sampler.h"
+#include "engine/sampling/sampling_params.h"
+#include "kernels/greedy_sampling.h"
+#include "kernels/sampling.h"
+#include "tests/gpu/device_array.h"
+
+namespace specd {
+namespace {
+
+using testing::DeviceArray;
+using Launcher = cudaError_t (*)(const kernels::SamplingKernelParams&, cudaStream_t);
+
+constexpr float kLogprobTolerance = 1e-5f;  // absolute
+constexpr int kNumVariants = 8;
+
+// Row kinds (variant % kNumVariants): plain; max tied across the row; NaN / -inf / +inf sprinkled
+// (+inf ties FLT_MAX); quantized (ties everywhere); +0 / -0 max; nothing finite; all equal; max at
+// the last token.
+std::vector<float> GreedyRow(std::mt19937_64& rng, int vocab, int variant) {
+  std::normal_distribution<float> normal(std::uniform_real_distribution<float>(-3.0f, 3.0f)(rng),
+                                         std::uniform_real_distribution<float>(0.5f, 4.0f)(rng));
+  std::uniform_int_distribution<int> position(0, vocab - 1);
+  std::vector<float> row(vocab);
+  for (float& l : row) l = normal(rng);
+  const float max = *std::max_element(row.begin(), row.end());
+  switch (variant % kNumVariants) {
+    case 1:
+      for (int i = 0; i < 4; ++i) row[position(rng)] = max + 1.0f;
+      for (int i = 0; i < 3; ++i) row[position(rng)] = std::nanf("");
+      break;
+    case 2:
+      for (int i = 0; i < 5; ++i) row[position(rng)] = std::nanf("");
+      for (int i = 0; i < 5; ++i) row[position(rng)] = -INFINITY;
+      row[position(rng)] = INFINITY;
+      row[position(rng)] = FLT_MAX;
+      row[position(rng)] = -FLT_MAX;
+      break;
+    case 3:
+      for (float& l : row) l = std::round(l);
+      break;
+    case 4:
+      for (float& l : row) l = -std::fabs(l) - 0.25f;
+      row[position(rng)] = -0.0f;
+      row[position(rng)] = 0.0f;
+      break;
+    case 5:
+      for (float& l : row) l = position(rng) % 2 == 0 ? -INFINITY : std::nanf("");
+      break;
+    case 6:
+      std::fill(row.begin(), row.end(), 1.5f);
+      break;
+    case 7:
+      row[vocab - 1] = max + 0.5f;
+      break;
+    default:
+      break;
+  }
+  return row;
+}
+
+struct Outputs {
+  std::vector<int32_t> tokens, ranks;
+  std::vector<float> logprobs;
+  std::vector<uint8_t> accepted;
+};
+
+// Every row greedy (temperature 0, nothing else given) on logits [num_rows, vocab].
+kernels::SamplingKernelParams GreedyParams(const float* logits, int num_rows, int vocab, const float* temperature,
+                                           const uint64_t* seed, void* workspace) {
+  kernels::SamplingKernelParams p;
+  p.logits = logits;
+  p.num_rows = num_rows;
+  p.vocab = vocab;
+  p.temperature = temperature;
+  p.seed = seed;
+  p.workspace = workspace;
+  return p;
+}
+
+// One launch with poisoned outputs and workspace; logprobs, ranks and acceptances only when asked.
+Outputs Run(Launcher launch, const std::vector<float>& logits, int num_rows, int vocab, bool with_logprobs) {
+  const DeviceArray<float> d_logits(logits), temperature(std::vector<float>(num_rows, 0.0f));
+  const DeviceArray<uint64_t> seed(std::vector<uint64_t>(num_rows, 7));
+  auto workspace = DeviceArray<uint8_t>::Poisoned(kernels::SamplingWorkspaceBytes(num_rows, vocab));
+  auto tokens = DeviceArray<int32_t>::Poisoned(num_rows), ranks = DeviceArray<int32_t>::Poisoned(num_rows);
+  auto logprobs = DeviceArray<float>::Poisoned(num_rows);
+  auto accepted = DeviceArray<uint8_t>::Poisoned(num_rows);
+  kernels::SamplingKernelParams p =
+      GreedyParams(d_logits.get(), num_rows, vocab, temperature.get(), seed.get(), workspace.get());
+  p.sampled_token_ids = tokens.get();
+  if (with_logprobs) {
+    p.sampled_logprobs = logprobs.get();
+    p.sampled_ranks = ranks.get();
+    p.draft_accepted = accepted.get();
+  }
+  REQUIRE(launch(p, nullptr) == cudaSuccess);
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+  Outputs out{tokens.ToHost(), {}, {}, {}};
+  if (with_logprobs) {
+    out.ranks = ranks.ToHost();
+    out.logprobs = logprobs.ToHost();
+    out.accepted = accepted.ToHost();
+  }
+  return out;
+}
+
+// The fast path's outputs against the sampling kernel's.
+void CheckSame(const Outputs& fast, const Outputs& reference, int vocab) {
+  REQUIRE(fast.tokens.size() == reference.tokens.size());
+  int mismatches = 0;
+  for (size_t r = 0; r < fast.tokens.size(); ++r) {
+    bool same = fast.tokens[r] == reference.tokens[r] && fast.tokens[r] >= 0 && fast.tokens[r] < vocab;
+    if (!reference.logprobs.empty()) {
+      same = same && fast.ranks[r] == reference.ranks[r] && fast.accepted[r] == 0 &&
+             std::fabs(fast.logprobs[r] - reference.logprobs[r]) <= kLogprobTolerance;
+    }
+    if (!same && ++mismatches <= 10) {
+      UNSCOPED_INFO("row " << r << ": fast token " << fast.tokens[r] << ", sampling kernel token "
+                    << reference.tokens[r]);
+      if (!reference.logprobs.empty()) {
+        UNSCOPED_INFO("  rank " << fast.ranks[r] << " vs " << reference.ranks[r] << ", logprob "
+                      << fast.logprobs[r] << " vs " << reference.logprobs[r] << ", accepted "
+                      << int(fast.accepted[r]));
+      }
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("Greedy fast path matches the sampling kernel", "[gpu][sampling][greedy]") {
+  const int vocab = GENERATE(128256, 32000, 1000, 7);
+  const int num_rows = GENERATE(1, 3, 64);
+  const bool with_logprobs = GENERATE(true, false);
+  CAPTURE(vocab, num_rows, with_logprobs);
+  std::mt19937_64 rng(1234u + vocab + num_rows);
+  // Small batches take several launches, so every variant is seen in every configuration.
+  const int batches = num_rows >= kNumVariants ? 1 : kNumVariants;
+  for (int batch = 0; batch < batches; ++batch) {
+    CAPTURE(batch);
+    std::vector<float> logits;
+    for (int r = 0; r < num_rows; ++r) {
+      const std::vector<float> row = GreedyRow(rng, vocab, batch + r);
+      logits.insert(logits.end(), row.begin(), row.end());
+    }
+    const Outputs reference = Run(kernels::LaunchSampling, logits, num_rows, vocab, with_logprobs);
+    const Outputs fast = Run(kernels::LaunchGreedySampling, logits, num_rows, vocab, with_logprobs);
+    CheckSame(fast, reference, vocab);
+  }
+}
+
+TEST_CASE("Greedy fast path refuses bad arguments", "[gpu][sampling][greedy]") {
+  kernels::SamplingKernelParams bad;
+  bad.num_rows = 1;
+  bad.vocab = 0;
+  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaErrorInvalidValue);
+  bad.vocab = kernels::kMaxSamplingVocab + 1;
+  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaErrorInvalidValue);
+  bad.vocab = 100;
+  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaErrorInvalidValue);  // no arrays
+  bad.num_rows = -1;
+  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaErrorInvalidValue);
+  bad.num_rows = 0;
+  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaSuccess);  // nothing to do
+}
+
+TEST_CASE("Greedy fast path replays in a CUDA graph", "[gpu][sampling][greedy]") {
+  const int vocab = 128256;
+  const int num_rows = 3;
+  std::mt19937_64 rng(99);
+  auto logits = DeviceArray<float>::Poisoned(static_cast<size_t>(num_rows) * vocab);
+  const DeviceArray<float> temperature(std::vector<float>(num_rows, 0.0f));
+  const DeviceArray<uint64_t> seed(std::vector<uint64_t>(num_rows, 7));
+  auto workspace = DeviceArray<uint8_t>::Poisoned(kernels::SamplingWorkspaceBytes(num_rows, vocab));
+  auto tokens = DeviceArray<int32_t>::Poisoned(num_rows), ranks = DeviceArray<int32_t>::Poisoned(num_rows);
+  auto logprobs = DeviceArray<float>::Poisoned(num_rows);
+  kernels::SamplingKernelParams p =
+      GreedyParams(logits.get(), num_rows, vocab, temperature.get(), seed.get(), workspace.get());
+  p.sampled_token_ids = tokens.get();
+  p.sampled_logprobs = logprobs.get();
+  p.sampled_ranks = ranks.get();
+  cudaStream_t stream = nullptr;
+  REQUIRE(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) == cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  REQUIRE(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess);
+  REQUIRE(kernels::LaunchGreedySampling(p, stream) == cudaSuccess);
+  REQUIRE(cudaStreamEndCapture(stream, &graph) == cudaSuccess);
+  cudaGraphExec_t exec = nullptr;
+  REQUIRE(cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess);
+  // New logits each replay, the workspace as the last replay left it.
+  for (int replay = 0; replay < 3; ++replay) {
+    CAPTURE(replay);
+    std::vector<float> host;
+    for (int r = 0; r < num_rows; ++r) {
+      const std::vector<float> row = GreedyRow(rng, vocab, replay + r);
+      host.insert(host.end(), row.begin(), row.end());
+    }
+    REQUIRE(cudaMemcpy(logits.get(), host.data(), logits.Bytes(), cudaMemcpyHostToDevice) == cudaSuccess);
+    REQUIRE(cudaGraphLaunch(exec, stream) == cudaSuccess);
+    REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
+    const Outputs replayed{tokens.ToHost(), ranks.ToHost(), logprobs.ToHost(), std::vector<uint8_t>(num_rows, 0)};
+    CheckSame(replayed, Run(kernels::LaunchSampling, host, num_rows, vocab, true), vocab);
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
+// ---- GpuSampler's choice -----------------------------------------------------------------------
+
+// Three sequences, one logits row each; the middle one's parameters by variant: 0 plain greedy
+// (min_tokens already reached), else one thing that needs the sampling kernel. Every row must be
+// the CPU Sampler's, and for variants > 0 the middle row's CPU rank is > 1 (for temperature 0.7:
+// the first seed that draws the runner-up): the fast path (rank 1) cannot pass.
+TEST_CASE("GpuSampler takes the greedy fast path only when every row is plain greedy", "[gpu][sampling][greedy]") {
+  const int vocab = 1000;
+  const int variant = GENERATE(0, 1, 2, 3, 4, 5);
+  CAPTURE(variant);
+  std::mt19937_64 rng(4321u + variant);
+  std::vector<float> logits;
+  for (int r = 0; r < 3; ++r) {
+    const std::vector<float> row = GreedyRow(rng, vocab, 0);
+    logits.insert(logits.end(), row.begin(), row.end());
+  }
+  // The middle row: a clear favourite and a runner-up.
+  float* middle = logits.data() + vocab;
+  const int32_t favourite = 17, runner_up = 401;
+  middle[favourite] = 30.0f;
+  middle[runner_up] = 29.0f;
+  const std::vector<int32_t> eos = {0, 2};
+  std::vector<SamplingParams> params(3);
+  std::vector<std::vector<int32_t>> prompts(3, {5, 6}), outputs(3, {7, 8, 9});
+  for (SamplingParams& p : params) p.temperature = 0.0f;
+  SamplingParams& p = params[1];
+  switch (variant) {
+    case 0: p.min_tokens = 3; break;                        // reached: nothing masked
+    case 1: p.temperature = 0.7f; middle[runner_up] = 29.9f; break;
+    case 2: p.logit_bias[runner_up] = 5.0f; break;
+    case 3: p.min_tokens = 4; p.stop_token_ids = {favourite}; break;
+    case 4: p.repetition_penalty = 2.0f; prompts[1].push_back(favourite); break;
+    case 5: p.presence_penalty = 2.0f; outputs[1].push_back(favourite); break;
+    default: break;
+  }
+
+  const std::vector<int32_t> new_token = {1};
+  SchedulerOutput batch;
+  std::vector<SampledToken> cpu;
+  for (int r = 0; r < 3; ++r) {
+    SamplingRow row;
+    row.logits = std::span<const float>(logits.data() + static_cast<size_t>(r) * vocab, vocab);
+    row.params = &params[r];
+    row.seed = 1000u + r;
+    row.prompt_token_ids = prompts[r];
+    row.output_token_ids = outputs[r];
+    row.eos_token_ids = eos;
+    cpu.push_back(Sampler::Sample(row));
+    while (r == 1 && variant == 1 && cpu.back().rank == 1) {
+      ++row.seed;
+      cpu.back() = Sampler::Sample(row);
+    }
+    ScheduledSequence seq;
+    seq.token_ids = new_token;
+    seq.logits_indices = {0};
+    seq.sampling = row;
+    batch.sequences.push_back(seq);
+  }
+  if (variant > 0) REQUIRE(cpu[1].rank > 1);
+
+  auto sampler = GpuSampler::Create(3, vocab);
+  REQUIRE(sampler.ok());
+  const DeviceArray<float> d_logits(logits);
+  ModelOutput output;
+  REQUIRE((*sampler)->Sample(batch, d_logits.get(), nullptr, output).ok());
+  REQUIRE(output.sampled.size() == 3);
+  for (int r = 0; r < 3; ++r) {
+    CAPTURE(r);
+    REQUIRE(output.sampled[r].size() == 1);
+    const SampledToken& gpu = output.sampled[r][0];
+    CHECK(gpu.token == cpu[r].token);
+    CHECK(gpu.rank == cpu[r].rank);
+    CHECK(std::fabs(gpu.logprob - cpu[r].logprob) <= kLogprobTolerance);
+  }
+}
+
+}  // namespace
+}  // namespace specd
