@@ -1,6 +1,7 @@
 """The last decode step of an ncu CSV (bench/profile_decode_kernels.sh): its kernels in launch
 order with their GPU times, then the sums per kernel name. A step runs from the kernel after the
-second-to-last SamplingKernel to the last one.
+second-to-last sampling kernel to the last one (SamplingKernel, or GreedyFinishKernel: the
+greedy fast path's last kernel, kernels/greedy_sampling.cu).
 
 usage: python3 bench/decode_kernel_table.py NCU.csv
 """
@@ -10,6 +11,7 @@ import io
 import re
 import sys
 
+STEP_END_KERNELS = ("SamplingKernel", "GreedyFinishKernel")
 UNIT_TO_US = {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3}
 
 
@@ -22,7 +24,7 @@ def kernel_rows(path):
 
 
 def last_step(rows):
-    sampling = [i for i, (name, _) in enumerate(rows) if name.startswith("SamplingKernel")]
+    sampling = [i for i, (name, _) in enumerate(rows) if name.startswith(STEP_END_KERNELS)]
     if len(sampling) < 2:
         sys.exit("decode_kernel_table.py: fewer than two sampling kernels: no whole decode step")
     return rows[sampling[-2] + 1:sampling[-1] + 1]

@@ -58,7 +58,8 @@
 //
 // Pieces: paged_attention_mma_primitives.cuh (constants, layouts, PTX wrappers),
 // paged_attention_mma_common.cuh (what both paths share), paged_attention_mma_sync.cuh and
-// paged_attention_mma_wgmma.cuh (the two paths); this file holds the kernels and launchers.
+// paged_attention_mma_wgmma.cuh (the two paths), paged_attention_mma_wgmma_ws.cuh (the
+// warp-specialized wgmma kernel, the default); this file holds the kernels and launchers.
 #include "kernels/paged_attention_mma.h"
 
 #include "kernels/paged_attention_mma_sync.cuh"
