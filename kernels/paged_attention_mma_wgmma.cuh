@@ -99,6 +99,58 @@ __device__ __forceinline__ void WgmmaRS(float (&d)[kN / 8][4], const uint32_t (&
   }
 }
 
+// S = Q K^T over one key tile, issued and committed (not waited for). q_group: the warpgroup's 64
+// rows of a [kHeadDim / 64][kQRows][64] Q tile; k_tile: [kHeadDim / 64][kKeys][64].
+template <int kHeadDim, int kKeys, int kQRows>
+__device__ __forceinline__ void IssueQk(float (&s)[kKeys / 8][4], uint32_t q_group, uint32_t k_tile) {
+#pragma unroll
+  for (int kk = 0; kk < kHeadDim / 16; ++kk) {
+    // K-major, 128-byte swizzle: step kk is 32 bytes into 64-wide atom kk / 4; 8-row groups
+    // 1024 bytes apart (stride); the leading offset is unused (16).
+    const uint32_t step = static_cast<uint32_t>((kk % 4) * 32);
+    const uint64_t desc_k = SmemDescriptor(k_tile + (kk / 4) * kKeys * kLineBytes + step, kChunkBytes, kAtomBytes);
+    const uint64_t desc_q = SmemDescriptor(q_group + (kk / 4) * kQRows * kLineBytes + step, kChunkBytes, kAtomBytes);
+    WgmmaSS<kKeys>(s, desc_q, desc_k, kk > 0 ? 1 : 0);
+  }
+  WgmmaCommit();
+}
+
+// O += P V over one key tile (P: the warpgroup's registers; v_tile: [kHeadDim / 64][kKeys][64]),
+// issued and committed (not waited for).
+template <int kHeadDim, int kKeys>
+__device__ __forceinline__ void IssuePv(float (&o)[kHeadDim / 8][4], const uint32_t (&a)[kKeys / 16][4], uint32_t v_tile) {
+#pragma unroll
+  for (int kk = 0; kk < kKeys / 16; ++kk) {
+    const uint64_t desc_v = SmemDescriptor(v_tile + kk * 16 * kLineBytes, kKeys * kLineBytes, kAtomBytes);
+    WgmmaRS<kHeadDim>(o, a[kk], desc_v);
+  }
+  WgmmaCommit();
+}
+
+// A wgmma CTA thread's place: lane, warp and warpgroup; the CTA's query head, first row and
+// rows (CtaWorkOf); the KV head.
+struct WgmmaPlace {
+  int tid, lane, warp, group, head, t0, rows, kv_head;
+};
+template <int kRows>
+__device__ __forceinline__ WgmmaPlace PlaceOf(const PagedAttentionParams& p) {
+  const int tid = static_cast<int>(threadIdx.x);
+  const auto [head, t0] = CtaWorkOf(kRows);
+  return {tid, tid % kWarpSize, tid / kWarpSize, tid / kWarpgroupThreads, head, t0, min(kRows, p.num_tokens - t0),
+          head / (p.num_heads / p.num_kv_heads)};
+}
+
+// A WgmmaTile's buffers in dynamic shared memory: Q [kHeadDim / 64][kRows][64], then K[2] and V[2],
+// each [kHeadDim / 64][kKeys][64].
+struct WgmmaBuffers {
+  uint32_t q, k, v;
+};
+template <typename Tile>
+__device__ __forceinline__ WgmmaBuffers BuffersOf(const void* smem_raw) {
+  const uint32_t q = AlignedSharedBase(smem_raw);
+  return {q, q + Tile::kQBytes, q + Tile::kQBytes + 2 * Tile::kKvBytes};
+}
+
 // The wgmma path: warpgroup w owns rows [64 w, 64 w + 64); its warp v (of 4) holds rows
 // 64 w + 16 v + {g, g + 8} of the accumulators, as mma.sync's m16 tiles. The softmax of tile i
 // overlaps O += P V of tile i - 1 on the tensor cores (FlashAttention-3's intra-warpgroup
@@ -119,17 +171,8 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
   using KvLayout = AtomLayout<kKeys>;
   extern __shared__ uint8_t smem_raw[];
   __shared__ RowState<T::kRows, kKeys> st;
-  const uint32_t s_q = AlignedSharedBase(smem_raw);
-  const uint32_t s_k = s_q + T::kQBytes;       // [2][kHeadDim / 64][kKeys][64]
-  const uint32_t s_v = s_k + 2 * T::kKvBytes;  // [2][kHeadDim / 64][kKeys][64]
-
-  const int tid = static_cast<int>(threadIdx.x);
-  const int lane = tid % kWarpSize;
-  const int warp = tid / kWarpSize;
-  const int group = warp / 4;
-  const auto [head, t0] = CtaWorkOf(T::kRows);
-  const int rows = min(T::kRows, p.num_tokens - t0);
-  const int kv_head = head / (p.num_heads / p.num_kv_heads);
+  const auto [s_q, s_k, s_v] = BuffersOf<T>(smem_raw);
+  const auto [tid, lane, warp, group, head, t0, rows, kv_head] = PlaceOf<T::kRows>(p);
 
   const ScoreContext<Modifier> sc = MakeScoreContext<Modifier>(p, head);
   LoadRows<T::kThreads>(p, sc.modifier, st, t0, rows, tid);
@@ -140,31 +183,6 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
   const int t = lane % 4;
   const int r_lane = warp * 16 + lane / 4;  // = 64 group + 16 (warp % 4) + g
   const uint32_t q_group = s_q + static_cast<uint32_t>(group * kWgmmaRows * kLineBytes);
-  // S = Q K[buf]^T, issued and committed (not waited for).
-  const auto issue_qk = [&](float (&s)[kSTiles][4], int buf) {
-    const uint32_t k_tile = s_k + buf * T::kKvBytes;
-#pragma unroll
-    for (int kk = 0; kk < kHeadDim / 16; ++kk) {
-      // K-major, 128-byte swizzle: step kk is 32 bytes into 64-wide atom kk / 4; 8-row groups
-      // 1024 bytes apart (stride); the leading offset is unused (16).
-      const uint32_t step = static_cast<uint32_t>((kk % 4) * 32);
-      const uint64_t desc_k = SmemDescriptor(k_tile + (kk / 4) * kKeys * kLineBytes + step, kChunkBytes, kAtomBytes);
-      const uint64_t desc_q = SmemDescriptor(q_group + (kk / 4) * T::kRows * kLineBytes + step, kChunkBytes, kAtomBytes);
-      WgmmaSS<kKeys>(s, desc_q, desc_k, kk > 0 ? 1 : 0);
-    }
-    WgmmaCommit();
-  };
-  // O += P V[buf], issued and committed (not waited for).
-  const auto issue_pv = [&](float (&o)[kOTiles][4], const uint32_t (&a)[kKeys / 16][4], int buf) {
-    const uint32_t v_tile = s_v + buf * T::kKvBytes;
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) {
-      const uint64_t desc_v = SmemDescriptor(v_tile + kk * 16 * kLineBytes, kKeys * kLineBytes, kAtomBytes);
-      WgmmaRS<kHeadDim>(o, a[kk], desc_v);
-    }
-    WgmmaCommit();
-  };
-
   for (int run_begin = 0; run_begin < rows;) {
     const auto [tile_lo, num_kv_tiles] = StartRun<kHeadDim, T::kThreads>(p, st, run_begin, rows, kv_head, tid);
     LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_k, st.offset[0], p.k_cache, tid);
@@ -195,7 +213,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       if (tid < kKeys && num_kv_tiles > 2) next_offset = KeyOffset<kHeadDim>(p, st, (tile_lo + 2) * kKeys + tid, kv_head);
       float s[kSTiles][4];
       WgmmaFence();
-      issue_qk(s, 0);
+      IssueQk<kHeadDim, kKeys, T::kRows>(s, q_group, s_k);
       WgmmaWait<0>();
       FenceRegisters(s);
       if (tid < kKeys) st.offset[2][tid] = next_offset;
@@ -215,8 +233,8 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       float s[kSTiles][4];
       WgmmaFence();
       FenceRegisters(o);
-      issue_qk(s, buf);
-      issue_pv(o, a, buf ^ 1);
+      IssueQk<kHeadDim, kKeys, T::kRows>(s, q_group, s_k + buf * T::kKvBytes);
+      IssuePv<kHeadDim, kKeys>(o, a, s_v + (buf ^ 1) * T::kKvBytes);
       // The copies into the buffers these products do not read run behind them.
       if (it + 1 < num_kv_tiles) {
         LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_k + (buf ^ 1) * T::kKvBytes, st.offset[(it + 1) % 3],
@@ -244,7 +262,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
     __syncthreads();
     WgmmaFence();
     FenceRegisters(o);
-    issue_pv(o, a, (num_kv_tiles - 1) & 1);
+    IssuePv<kHeadDim, kKeys>(o, a, s_v + ((num_kv_tiles - 1) & 1) * T::kKvBytes);
     WgmmaWait<0>();
     FenceRegisters(o);
 

@@ -5,15 +5,16 @@
 // run the softmax (FlashAttention-3's warp specialization, with cp.async in place of TMA because
 // the cache is paged in blocks of any size).
 //
-//   producer (warpgroup 2, 24 registers):  K0 K1 V0 K2 V1 K3 V2 ...   (the order consumers need)
+//   producer (warpgroup 2, 24 registers):  Q K0 K1 V0 K2 V1 K3 V2 ...   (the order consumers need)
 //                                           | each copy signals full[stage] when it lands
-//   consumers (warpgroups 0, 1, 240 each):  wait full K[i], V[i-1]; S = Q K[i]^T; O += P V[i-1];
+//   consumers (warpgroups 0, 1, 240 each):  in its turn: S = Q K[i]^T; O *= correction; O += P V[i-1];
+//                                           then the softmax of S while the other's turn runs;
 //                                           release K[i] (empty) once S landed, V[i-1] once O did
 //
 // Two stages a buffer (K and V apart), each an mbarrier pair: full (the producer's 128 threads
 // arrive as their copies complete: cp.async.mbarrier.arrive.noinc) and empty (each consumer warp
-// arrives once its warpgroup's wgmma reading the stage is done). The consumer warpgroups run
-// decoupled: one's softmax overlaps the other's products.
+// arrives once its warpgroup's wgmma reading the stage is done); Q has its own full barrier.
+// The two consumer warpgroups issue their products in alternate turns (WaitForTurn / PassTurn).
 #pragma once
 
 #include "kernels/paged_attention_mma_wgmma.cuh"
@@ -140,17 +141,8 @@ __device__ __forceinline__ void WgmmaWsAttention(const PagedAttentionParams& p, 
   extern __shared__ uint8_t smem_raw[];
   __shared__ RowState<T::kRows, kKeys> st;
   __shared__ KvPipeline pipe;
-  const uint32_t s_q = AlignedSharedBase(smem_raw);
-  const uint32_t s_k = s_q + T::kQBytes;       // [2][kHeadDim / 64][kKeys][64]
-  const uint32_t s_v = s_k + 2 * T::kKvBytes;  // [2][kHeadDim / 64][kKeys][64]
-
-  const int tid = static_cast<int>(threadIdx.x);
-  const int lane = tid % kWarpSize;
-  const int warp = tid / kWarpSize;
-  const int group = warp / 4;
-  const auto [head, t0] = CtaWorkOf(T::kRows);
-  const int rows = min(T::kRows, p.num_tokens - t0);
-  const int kv_head = head / (p.num_heads / p.num_kv_heads);
+  const auto [s_q, s_k, s_v] = BuffersOf<T>(smem_raw);
+  const auto [tid, lane, warp, group, head, t0, rows, kv_head] = PlaceOf<T::kRows>(p);
 
   const ScoreContext<Modifier> sc = MakeScoreContext<Modifier>(p, head);
   LoadRows<kWsThreads>(p, sc.modifier, st, t0, rows, tid);
@@ -188,28 +180,6 @@ __device__ __forceinline__ void WgmmaWsAttention(const PagedAttentionParams& p, 
   const int t = lane % 4;
   const int r_lane = warp * 16 + lane / 4;  // = 64 group + 16 (warp % 4) + g
   const uint32_t q_group = s_q + static_cast<uint32_t>(group * kWgmmaRows * kLineBytes);
-  // S = Q K[stage]^T, issued and committed (not waited for).
-  const auto issue_qk = [&](float (&s)[kSTiles][4], int stage) {
-    const uint32_t k_tile = s_k + stage * T::kKvBytes;
-#pragma unroll
-    for (int kk = 0; kk < kHeadDim / 16; ++kk) {
-      const uint32_t step = static_cast<uint32_t>((kk % 4) * 32);  // as in WgmmaAttention
-      const uint64_t desc_k = SmemDescriptor(k_tile + (kk / 4) * kKeys * kLineBytes + step, kChunkBytes, kAtomBytes);
-      const uint64_t desc_q = SmemDescriptor(q_group + (kk / 4) * T::kRows * kLineBytes + step, kChunkBytes, kAtomBytes);
-      WgmmaSS<kKeys>(s, desc_q, desc_k, kk > 0 ? 1 : 0);
-    }
-    WgmmaCommit();
-  };
-  // O += P V[stage], issued and committed (not waited for).
-  const auto issue_pv = [&](float (&o)[kOTiles][4], const uint32_t (&a)[kKeys / 16][4], int stage) {
-    const uint32_t v_tile = s_v + stage * T::kKvBytes;
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk) {
-      const uint64_t desc_v = SmemDescriptor(v_tile + kk * 16 * kLineBytes, kKeys * kLineBytes, kAtomBytes);
-      WgmmaRS<kHeadDim>(o, a[kk], desc_v);
-    }
-    WgmmaCommit();
-  };
 
   int uses = 0;
   for (int run_begin = 0; run_begin < rows;) {
@@ -232,7 +202,7 @@ __device__ __forceinline__ void WgmmaWsAttention(const PagedAttentionParams& p, 
       float s[kSTiles][4];
       WaitForTurn(group);
       WgmmaFence();
-      issue_qk(s, k_use.stage);
+      IssueQk<kHeadDim, kKeys, T::kRows>(s, q_group, s_k + k_use.stage * T::kKvBytes);
       PassTurn(group);
       WgmmaWait<0>();
       FenceRegisters(s);
@@ -251,12 +221,12 @@ __device__ __forceinline__ void WgmmaWsAttention(const PagedAttentionParams& p, 
       float s[kSTiles][4];
       WaitForTurn(group);
       WgmmaFence();
-      issue_qk(s, k_use.stage);
+      IssueQk<kHeadDim, kKeys, T::kRows>(s, q_group, s_k + k_use.stage * T::kKvBytes);
       Rescale(o, correction);
       AcquireStage(pipe.full_v[v_use.stage], v_use.parity);
       WgmmaFence();
       FenceRegisters(o);
-      issue_pv(o, a, v_use.stage);
+      IssuePv<kHeadDim, kKeys>(o, a, s_v + v_use.stage * T::kKvBytes);
       PassTurn(group);
       WgmmaWait<1>();  // S landed; O += P V may still run
       FenceRegisters(s);
@@ -276,7 +246,7 @@ __device__ __forceinline__ void WgmmaWsAttention(const PagedAttentionParams& p, 
     WaitForTurn(group);
     WgmmaFence();
     FenceRegisters(o);
-    issue_pv(o, a, v_use.stage);
+    IssuePv<kHeadDim, kKeys>(o, a, s_v + v_use.stage * T::kKvBytes);
     PassTurn(group);
     WgmmaWait<0>();
     FenceRegisters(o);

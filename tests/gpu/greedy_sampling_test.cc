@@ -22,6 +22,7 @@
 #include "kernels/greedy_sampling.h"
 #include "kernels/sampling.h"
 #include "tests/gpu/device_array.h"
+#include "tests/gpu/sampling_refusals.h"
 
 namespace specd {
 namespace {
@@ -168,18 +169,7 @@ TEST_CASE("Greedy fast path matches the sampling kernel", "[gpu][sampling][greed
 }
 
 TEST_CASE("Greedy fast path refuses bad arguments", "[gpu][sampling][greedy]") {
-  kernels::SamplingKernelParams bad;
-  bad.num_rows = 1;
-  bad.vocab = 0;
-  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaErrorInvalidValue);
-  bad.vocab = kernels::kMaxSamplingVocab + 1;
-  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaErrorInvalidValue);
-  bad.vocab = 100;
-  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaErrorInvalidValue);  // no arrays
-  bad.num_rows = -1;
-  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaErrorInvalidValue);
-  bad.num_rows = 0;
-  CHECK(kernels::LaunchGreedySampling(bad, nullptr) == cudaSuccess);  // nothing to do
+  testing::CheckSharedSamplingRefusals(kernels::LaunchGreedySampling);
 }
 
 TEST_CASE("Greedy fast path replays in a CUDA graph", "[gpu][sampling][greedy]") {

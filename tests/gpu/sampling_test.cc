@@ -22,6 +22,7 @@
 #include "engine/spec/rejection_sampler.h"
 #include "kernels/greedy_sampling.h"
 #include "kernels/sampling.h"
+#include "tests/gpu/sampling_refusals.h"
 
 namespace specd {
 namespace {
@@ -497,18 +498,7 @@ TEST_CASE("GPU sampling: frequencies over seeds follow the distribution", "[gpu]
 }
 
 TEST_CASE("GPU sampling refuses bad arguments and marks bad rows", "[gpu][sampling]") {
-  kernels::SamplingKernelParams bad;
-  bad.num_rows = 1;
-  bad.vocab = 0;
-  CHECK(kernels::LaunchSampling(bad, nullptr) == cudaErrorInvalidValue);
-  bad.vocab = kernels::kMaxSamplingVocab + 1;
-  CHECK(kernels::LaunchSampling(bad, nullptr) == cudaErrorInvalidValue);
-  bad.vocab = 100;
-  CHECK(kernels::LaunchSampling(bad, nullptr) == cudaErrorInvalidValue);  // no arrays
-  bad.num_rows = -1;
-  CHECK(kernels::LaunchSampling(bad, nullptr) == cudaErrorInvalidValue);
-  bad.num_rows = 0;
-  CHECK(kernels::LaunchSampling(bad, nullptr) == cudaSuccess);  // nothing to do
+  kernels::SamplingKernelParams bad = testing::CheckSharedSamplingRefusals(kernels::LaunchSampling);
   bad.num_eos = -1;
   CHECK(kernels::LaunchSampling(bad, nullptr) == cudaErrorInvalidValue);
 
