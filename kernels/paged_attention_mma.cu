@@ -11,10 +11,11 @@
 //     what the wgmma kernels run when the plain sm_90 image is the one loaded.
 // Called on the engine thread's stream; stateless.
 //
-// Work split. 2-D grid: x = row tile, heaviest first (tile = gridDim.x - 1 - blockIdx.x: in a
-// batch of prompt chunks the last tiles of a sequence have the longest key ranges), y = query head
-// (CtaWorkOf). Row tiles fastest, so the CTAs resident together are one head's tiles, streaming
-// the same K and V through L2.
+// Work split. A work item is (row tile, query head), ordered row tiles fastest, heaviest first (in
+// a batch of prompt chunks the last tiles of a sequence have the longest key ranges), so the items
+// running together are mostly one head's tiles, streaming the same K and V through L2. The default
+// kernel is persistent: one CTA per SM takes items in a snake order (WorkOfItem, SnakeItem); the
+// others run one CTA per item on a 2-D grid, x = row tile, y = head (CtaWorkOf).
 //
 //   batch rows:  |seq 0 ......................|seq 1 .........|seq 2 ......................
 //   row tiles:   |--- tile 0 ---|--- tile 1 ---|--- tile 2 ---|--- tile 3 ---|--- tile 4 -
@@ -62,6 +63,10 @@
 // warp-specialized wgmma kernel, the default); this file holds the kernels and launchers.
 #include "kernels/paged_attention_mma.h"
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+
 #include "kernels/paged_attention_mma_sync.cuh"
 #include "kernels/paged_attention_mma_wgmma.cuh"
 #include "kernels/paged_attention_mma_wgmma_ws.cuh"
@@ -72,7 +77,8 @@ namespace {
 template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks, typename Modifier>
 __global__ void __launch_bounds__(kWarps * kWarpSize, kMinBlocks)
     MmaSyncKernel(const PagedAttentionParams p, const float scale_log2) {
-  MmaSyncAttention<kHeadDim, kWarps, kMTiles, kKeys, Modifier>(p, scale_log2);
+  MmaSyncAttention<kHeadDim, kWarps, kMTiles, kKeys, Modifier>(
+      p, scale_log2, CtaWorkOf(MmaSyncTile<kHeadDim, kWarps, kMTiles, kKeys>::kRows));
 }
 
 // The plain sm_90 image has no wgmma: it runs the mma.sync path on the same rows and threads.
@@ -82,41 +88,69 @@ __global__ void __launch_bounds__(kGroups * kWarpgroupThreads, kMinBlocks)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   WgmmaAttention<kHeadDim, kGroups, kKeys, Modifier>(p, scale_log2);
 #else
-  MmaSyncAttention<kHeadDim, 4 * kGroups, 1, kKeys, Modifier>(p, scale_log2);
+  MmaSyncAttention<kHeadDim, 4 * kGroups, 1, kKeys, Modifier>(p, scale_log2,
+                                                              CtaWorkOf(WgmmaTile<kHeadDim, kGroups, kKeys>::kRows));
 #endif
 }
 
-// The warp-specialized path: 2 consumer warpgroups of 64 rows and a producer warpgroup. The plain
-// sm_90 image runs the mma.sync path on the consumers' threads (the producer's exit at once).
+// The warp-specialized path: 2 consumer warpgroups of 64 rows and a producer warpgroup, taking work
+// items blockIdx.x, + gridDim.x, ... The plain sm_90 image runs the mma.sync path on the same items
+// with the consumers' threads (the producer's exit at once).
 template <int kHeadDim, int kKeys, typename Modifier>
 __global__ void __launch_bounds__(kWsThreads, 1) WgmmaWsKernel(const PagedAttentionParams p, const float scale_log2) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   WgmmaWsAttention<kHeadDim, kKeys, Modifier>(p, scale_log2);
 #else
   if (threadIdx.x >= kWsConsumerGroups * kWarpgroupThreads) return;
-  MmaSyncAttention<kHeadDim, 4 * kWsConsumerGroups, 1, kKeys, Modifier>(p, scale_log2);
+  constexpr int kRows = WgmmaTile<kHeadDim, kWsConsumerGroups, kKeys>::kRows;
+  const int tiles = (p.num_tokens + kRows - 1) / kRows;
+  for (int item = static_cast<int>(blockIdx.x); item < tiles * p.num_heads; item += static_cast<int>(gridDim.x)) {
+    MmaSyncAttention<kHeadDim, 4 * kWsConsumerGroups, 1, kKeys, Modifier>(p, scale_log2,
+                                                                         WorkOfItem(item, tiles, kRows));
+  }
 #endif
 }
 
 template <typename Kernel>
-cudaError_t LaunchKernel(Kernel kernel, int threads, int rows, int smem_bytes, const PagedAttentionParams& p,
+cudaError_t LaunchKernel(Kernel kernel, int threads, dim3 grid, int smem_bytes, const PagedAttentionParams& p,
                          cudaStream_t stream) {
   cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
   if (error != cudaSuccess) return error;
   error = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared);
   if (error != cudaSuccess) return error;
-  const int tiles = (p.num_tokens + rows - 1) / rows;
-  if (p.num_heads > kMaxGridY) return cudaErrorInvalidValue;
-  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(p.num_heads));  // CtaWorkOf
   kernel<<<grid, threads, smem_bytes, stream>>>(p, p.scale * kLog2E);
   return cudaGetLastError();
+}
+
+int RowTiles(const PagedAttentionParams& p, int rows) { return (p.num_tokens + rows - 1) / rows; }
+
+// One CTA per (row tile, head) as CtaWorkOf reads it (y = head, at most kMaxGridY).
+template <typename Kernel>
+cudaError_t LaunchPerRowTile(Kernel kernel, int threads, int rows, int smem_bytes, const PagedAttentionParams& p,
+                             cudaStream_t stream) {
+  if (p.num_heads > kMaxGridY) return cudaErrorInvalidValue;
+  const dim3 grid(static_cast<unsigned>(RowTiles(p, rows)), static_cast<unsigned>(p.num_heads));
+  return LaunchKernel(kernel, threads, grid, smem_bytes, p, stream);
+}
+
+// The device's SM count, asked once (the persistent kernel's grid).
+int MultiprocessorCount() {
+  static const int count = [] {
+    int device = 0, sms = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+      return 0;
+    }
+    return sms;
+  }();
+  return count;
 }
 
 template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks, typename Modifier>
 cudaError_t LaunchMmaSync(const PagedAttentionParams& p, cudaStream_t stream) {
   using T = MmaSyncTile<kHeadDim, kWarps, kMTiles, kKeys>;
-  return LaunchKernel(MmaSyncKernel<kHeadDim, kWarps, kMTiles, kKeys, kMinBlocks, Modifier>, T::kThreads, T::kRows,
-                      T::kSmemBytes, p, stream);
+  return LaunchPerRowTile(MmaSyncKernel<kHeadDim, kWarps, kMTiles, kKeys, kMinBlocks, Modifier>, T::kThreads, T::kRows,
+                          T::kSmemBytes, p, stream);
 }
 
 template <int kHeadDim, int kGroups, int kKeys, int kMinBlocks, typename Modifier>
@@ -125,40 +159,51 @@ cudaError_t LaunchWgmma(const PagedAttentionParams& p, cudaStream_t stream) {
   // The sm_90 fallback (MmaSyncAttention<kHeadDim, 4 * kGroups, 1, kKeys>) has the same rows,
   // threads and tiles: Q | K[2] | V[2] of the same sizes.
   static_assert(T::kSmemBytes == MmaSyncTile<kHeadDim, 4 * kGroups, 1, kKeys>::kSmemBytes);
-  return LaunchKernel(WgmmaKernel<kHeadDim, kGroups, kKeys, kMinBlocks, Modifier>, T::kThreads, T::kRows,
-                      T::kSmemBytes, p, stream);
+  return LaunchPerRowTile(WgmmaKernel<kHeadDim, kGroups, kKeys, kMinBlocks, Modifier>, T::kThreads, T::kRows,
+                          T::kSmemBytes, p, stream);
 }
 
+// persistent: one CTA per SM, each taking work items in turn; else one CTA per item.
 template <int kHeadDim, int kKeys, typename Modifier>
-cudaError_t LaunchWgmmaWs(const PagedAttentionParams& p, cudaStream_t stream) {
+cudaError_t LaunchWgmmaWs(const PagedAttentionParams& p, bool persistent, cudaStream_t stream) {
   using T = WgmmaTile<kHeadDim, kWsConsumerGroups, kKeys>;
-  static_assert(T::kSmemBytes == MmaSyncTile<kHeadDim, 4 * kWsConsumerGroups, 1, kKeys>::kSmemBytes);
-  return LaunchKernel(WgmmaWsKernel<kHeadDim, kKeys, Modifier>, kWsThreads, T::kRows, T::kSmemBytes, p, stream);
+  static_assert(WsBuffers<T>::kSmemBytes >= MmaSyncTile<kHeadDim, 4 * kWsConsumerGroups, 1, kKeys>::kSmemBytes);
+  const int64_t items = static_cast<int64_t>(RowTiles(p, T::kRows)) * p.num_heads;
+  if (items > INT_MAX) return cudaErrorInvalidValue;
+  const int sms = MultiprocessorCount();
+  if (persistent && sms <= 0) return cudaErrorInvalidDevice;
+  const int64_t ctas = persistent ? std::min<int64_t>(items, sms) : items;
+  return LaunchKernel(WgmmaWsKernel<kHeadDim, kKeys, Modifier>, kWsThreads, dim3(static_cast<unsigned>(ctas)),
+                      WsBuffers<T>::kSmemBytes, p, stream);
 }
 
-// Variant 0 is LaunchPagedAttentionMma's. Variant 1 was, measured on an H200 (prefill 4 x 4096, 32
+// Variant 0 is LaunchPagedAttentionMma's. Variant 2 was, measured on an H200 (prefill 4 x 4096, 32
 // heads, head dim 128, block size 16; specd_bench_attention): 380, 341-348, 318 and 284-287 TFLOP/s
-// for variants 1-4 (PyTorch's FlashAttention-2 328 in the same call). The steps to variant 1:
+// for variants 2-5 (PyTorch's FlashAttention-2 328 in the same call). The steps to variant 2:
 // 64-key tiles 313, 128-key tiles 337, then K/V copies zero-filled by cp.async's ignore-src
 // predicate (9 instructions a copy where the src-size operand took 21) 380. Tried and dropped
 // (64-key tiles): wgmma without the overlap (301 with 2 warpgroups, 271 with 1), Q held in
 // registers for S = Q K^T (313, 284), mma.sync with 8 warps of 16 rows (257) or 4 warps of 16
-// rows (201). Variant 0 against 1 on an H100 (specd_bench_attention --flex, the same call, two
-// runs; bench/README.md): warp specialization alone +5% causal, +20% soft-capping, within 2%
-// elsewhere; then row tiles fastest in the grid (CtaWorkOf: L2 hit rate 61% -> 90%) bidirectional
-// 414 -> 441 and ALiBi's incremental bias (TransformScores).
+// rows (201). The steps from variant 2 to 0 on an H100 (specd_bench_attention --flex, each step
+// against the one before in the same call, two runs; bench/README.md): warp specialization +5%
+// causal, +20% soft-capping, within 2% elsewhere; row tiles fastest in the grid (L2 hit rate
+// 61% -> 90%: bidirectional 414 -> 441); ALiBi's bias added key by key (343 -> 363); persistent
+// CTAs taking work items in a snake order (variant 1 -> 0: documents of 1024 253 -> 285,
+// sliding window 318 -> 340, causal 398 -> 414; in plain round robin documents fell to 214).
 template <int kHeadDim, typename Modifier>
 cudaError_t LaunchVariant(const PagedAttentionParams& p, int variant, cudaStream_t stream) {
   switch (variant) {
     case 0:
-      return LaunchWgmmaWs<kHeadDim, 128, Modifier>(p, stream);
+      return LaunchWgmmaWs<kHeadDim, 128, Modifier>(p, /*persistent=*/true, stream);
     case 1:
-      return LaunchWgmma<kHeadDim, 2, 128, 1, Modifier>(p, stream);
+      return LaunchWgmmaWs<kHeadDim, 128, Modifier>(p, /*persistent=*/false, stream);
     case 2:
-      return LaunchWgmma<kHeadDim, 2, 64, 1, Modifier>(p, stream);
+      return LaunchWgmma<kHeadDim, 2, 128, 1, Modifier>(p, stream);
     case 3:
-      return LaunchWgmma<kHeadDim, 1, 64, 2, Modifier>(p, stream);
+      return LaunchWgmma<kHeadDim, 2, 64, 1, Modifier>(p, stream);
     case 4:
+      return LaunchWgmma<kHeadDim, 1, 64, 2, Modifier>(p, stream);
+    case 5:
       return LaunchMmaSync<kHeadDim, 4, 2, 64, 2, Modifier>(p, stream);
     default:
       return cudaErrorInvalidValue;
@@ -178,8 +223,9 @@ cudaError_t LaunchVariant(const PagedAttentionParams& p, int variant, cudaStream
   }
 }
 
-constexpr const char* kVariantNames[] = {"wgmma warp-specialized, 128 rows x 128 keys: 2 consumer warpgroups + a "
-                                         "cp.async producer, 1 CTA/SM",
+constexpr const char* kVariantNames[] = {"wgmma warp-specialized, persistent, 128 rows x 128 keys: 2 consumer "
+                                         "warpgroups + a cp.async producer, 1 CTA/SM",
+                                         "wgmma warp-specialized, 128 rows x 128 keys, a CTA per row tile",
                                          "wgmma, 128 rows x 128 keys: 2 warpgroups, 1 CTA/SM",
                                          "wgmma, 128 rows x 64 keys: 2 warpgroups, 1 CTA/SM",
                                          "wgmma, 64 rows x 64 keys: 1 warpgroup, 2 CTAs/SM",

@@ -100,13 +100,13 @@ __device__ __forceinline__ void FindRun(RowState<kRows, kKeys>& st, int begin, i
   __syncthreads();
 }
 
-// Byte offset in the cache of the run's key for KV head kv_head, or -1 outside [min first, max last]
-// (keys no row of the run sees: never read, their block-table entries may be anything).
+// Byte offset in the cache of run `run`'s key for KV head kv_head, or -1 outside [min first, max
+// last] (keys no row of the run sees: never read, their block-table entries may be anything).
 template <int kHeadDim, int kRows, int kKeys>
-__device__ __forceinline__ int64_t KeyOffset(const PagedAttentionParams& p, const RowState<kRows, kKeys>& st, int key,
-                                             int kv_head) {
-  if (key < st.run[kMinFirst] || key > st.run[kMaxLast]) return -1;
-  const int seq = st.seq[st.run[kRunBegin]];
+__device__ __forceinline__ int64_t KeyOffset(const PagedAttentionParams& p, const RowState<kRows, kKeys>& st,
+                                             const int (&run)[kRunFields], int key, int kv_head) {
+  if (key < run[kMinFirst] || key > run[kMaxLast]) return -1;
+  const int seq = st.seq[run[kRunBegin]];
   const int block = p.block_tables[static_cast<int64_t>(seq) * p.max_blocks_per_seq + key / p.block_size];
   const int64_t slot = static_cast<int64_t>(block) * p.block_size + key % p.block_size;
   return (slot * p.num_kv_heads + kv_head) * kHeadDim * static_cast<int64_t>(sizeof(__nv_bfloat16));
@@ -139,8 +139,8 @@ __device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowS
   static_assert(kThreads >= kKeys);
   const auto [tile_lo, num_kv_tiles] = FindRunTiles<kThreads>(st, begin, rows, tid);
   if (tid < kKeys) {
-    st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, tile_lo * kKeys + tid, kv_head);
-    st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, (tile_lo + 1) * kKeys + tid, kv_head) : -1;
+    st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, st.run, tile_lo * kKeys + tid, kv_head);
+    st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, st.run, (tile_lo + 1) * kKeys + tid, kv_head) : -1;
   }
   __syncthreads();
   return {tile_lo, num_kv_tiles};
@@ -167,9 +167,9 @@ __device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets,
 
 // Whether key tile [k0, k0 + kKeys) needs the per-row mask: not when every row of the run sees
 // all of it (the tiles StartRun yields are never fully masked).
-template <int kKeys, int kRows>
-__device__ __forceinline__ bool TileNeedsMask(const RowState<kRows, kKeys>& st, int k0) {
-  const QuerySpan span{st.run[kMinFirst], st.run[kMaxFirst], st.run[kMinLast], st.run[kMaxLast]};
+template <int kKeys>
+__device__ __forceinline__ bool TileNeedsMask(const int (&run)[kRunFields], int k0) {
+  const QuerySpan span{run[kMinFirst], run[kMaxFirst], run[kMinLast], run[kMaxLast]};
   return ClassifyKeys(span, k0, k0 + kKeys - 1) != KeyBlockClass::kVisible;
 }
 
@@ -281,10 +281,10 @@ __device__ __forceinline__ void PackP(const float (&s)[kSTiles][4], int kk, uint
 }
 
 // out = O / l for the lane's rows r0 and r0 + 8 that belong to the run.
-template <int kHeadDim, int kOTiles, int kRows, int kKeys>
+template <int kHeadDim, int kOTiles>
 __device__ __forceinline__ void WriteRows(const PagedAttentionParams& p, const float (&o)[kOTiles][4],
                                           const float (&row_sum)[2], int t0, int r0, int head, int t,
-                                          const RowState<kRows, kKeys>& st) {
+                                          const int (&run)[kRunFields]) {
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     float l = row_sum[h];
@@ -292,7 +292,7 @@ __device__ __forceinline__ void WriteRows(const PagedAttentionParams& p, const f
     l += __shfl_xor_sync(kFullMask, l, 2);
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     const int r = r0 + 8 * h;
-    if (r >= st.run[kRunBegin] && r < st.run[kRunEnd]) {
+    if (r >= run[kRunBegin] && r < run[kRunEnd]) {
       __nv_bfloat16* dst = p.out + (static_cast<int64_t>(t0 + r) * p.num_heads + head) * kHeadDim + 2 * t;
 #pragma unroll
       for (int j = 0; j < kOTiles; ++j) {

@@ -25,7 +25,7 @@ struct MmaSyncTile {
 // The mma.sync path: warp w owns rows [w * 16 * kMTiles, (w + 1) * 16 * kMTiles); key tiles of
 // kKeysPerTile.
 template <int kHeadDim, int kWarps, int kMTiles, int kKeysPerTile, typename Modifier>
-__device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, float scale_log2) {
+__device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, float scale_log2, CtaWork work) {
   using T = MmaSyncTile<kHeadDim, kWarps, kMTiles, kKeysPerTile>;
   constexpr int kKeys = T::kKeys;
   static_assert(T::kSmemBytes <= kMaxSmemBytes);
@@ -39,7 +39,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
   const int tid = static_cast<int>(threadIdx.x);
   const int lane = tid % kWarpSize;
   const int warp = tid / kWarpSize;
-  const auto [head, t0] = CtaWorkOf(T::kRows);
+  const auto [head, t0] = work;
   const int rows = min(T::kRows, p.num_tokens - t0);
   const int kv_head = head / (p.num_heads / p.num_kv_heads);
 
@@ -95,7 +95,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
       CommitAsync();
       // Offsets of tile it + 2, stored after QK (the block-table load's latency hides behind it).
       int64_t next_offset = -1;
-      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, k0 + 2 * kKeys + tid, kv_head);
+      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, st.run, k0 + 2 * kKeys + tid, kv_head);
 
       // S = Q K^T for this warp's rows.
       float s[kMTiles][T::kSTiles][4];
@@ -127,7 +127,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
       }
       if (tid < kKeys) st.offset[buf][tid] = next_offset;  // tile it's offsets are no longer read
 
-      const bool mask = TileNeedsMask<kKeys>(st, k0);
+      const bool mask = TileNeedsMask<kKeys>(st.run, k0);
 #pragma unroll
       for (int mt = 0; mt < kMTiles; ++mt) {
         Softmax(s[mt], o[mt], row_max[mt], row_sum[mt], mask, k0, r_lane + mt * 16, t, st, scale_log2, sc);
@@ -161,7 +161,7 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
     }
 
 #pragma unroll
-    for (int mt = 0; mt < kMTiles; ++mt) WriteRows<kHeadDim>(p, o[mt], row_sum[mt], t0, r_lane + mt * 16, head, t, st);
+    for (int mt = 0; mt < kMTiles; ++mt) WriteRows<kHeadDim>(p, o[mt], row_sum[mt], t0, r_lane + mt * 16, head, t, st.run);
     run_begin = st.run[kRunEnd];
     WaitAsync<0>();
     __syncthreads();  // buffers, offsets and run bounds are reused by the next run

@@ -210,7 +210,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       FenceProxyAsync();
       __syncthreads();
       int64_t next_offset = -1;
-      if (tid < kKeys && num_kv_tiles > 2) next_offset = KeyOffset<kHeadDim>(p, st, (tile_lo + 2) * kKeys + tid, kv_head);
+      if (tid < kKeys && num_kv_tiles > 2) next_offset = KeyOffset<kHeadDim>(p, st, st.run, (tile_lo + 2) * kKeys + tid, kv_head);
       float s[kSTiles][4];
       WgmmaFence();
       IssueQk<kHeadDim, kKeys, T::kRows>(s, q_group, s_k);
@@ -218,7 +218,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       FenceRegisters(s);
       if (tid < kKeys) st.offset[2][tid] = next_offset;
       const int k0 = tile_lo * kKeys;
-      const bool mask = TileNeedsMask<kKeys>(st, k0);
+      const bool mask = TileNeedsMask<kKeys>(st.run, k0);
       SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r_lane, t, st, scale_log2, sc);
 #pragma unroll
       for (int kk = 0; kk < kKeys / 16; ++kk) PackP(s, kk, a[kk]);
@@ -243,11 +243,11 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_v + buf * T::kKvBytes, st.offset[it % 3], p.v_cache, tid);
       CommitAsync();
       int64_t next_offset = -1;
-      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, k0 + 2 * kKeys + tid, kv_head);
+      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, st.run, k0 + 2 * kKeys + tid, kv_head);
       WgmmaWait<1>();  // S landed; O += P V may still run
       FenceRegisters(s);
       if (tid < kKeys) st.offset[(it + 2) % 3][tid] = next_offset;
-      const bool mask = TileNeedsMask<kKeys>(st, k0);
+      const bool mask = TileNeedsMask<kKeys>(st.run, k0);
       SoftmaxStep(s, row_max, row_sum, correction, mask, k0, r_lane, t, st, scale_log2, sc);
       WgmmaWait<0>();
       FenceRegisters(o);
@@ -266,7 +266,7 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
     WgmmaWait<0>();
     FenceRegisters(o);
 
-    WriteRows<kHeadDim>(p, o, row_sum, t0, r_lane, head, t, st);
+    WriteRows<kHeadDim>(p, o, row_sum, t0, r_lane, head, t, st.run);
     run_begin = st.run[kRunEnd];
     __syncthreads();  // buffers, offsets and run bounds are reused by the next run
   }
