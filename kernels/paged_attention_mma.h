@@ -6,8 +6,9 @@
 // bf16 before O += P V, as in FlashAttention.
 //
 // Work split: the batch's tokens are cut into tiles of consecutive batch rows (128 for the
-// default), one CTA per (row tile, query head). Inside a tile the CTA handles each maximal run
-// of rows of the same sequence in turn, over that run's key range [min first, max position];
+// default), one work item per (row tile, query head); the default kernel is persistent (one CTA
+// per SM taking items in turn), the other variants run a CTA per item. Inside a tile the CTA
+// handles each maximal run of rows of the same sequence in turn, over that run's key range;
 // masks are per row, so ANY token order is correct. It is fast when the tokens of a sequence's
 // chunk are consecutive in the batch with increasing positions (what the runner produces): a
 // tile then holds one run, or a few at chunk boundaries. Kernel: wgmma on sm_90a (the image an
@@ -15,7 +16,7 @@
 //
 // Preconditions (checked, else cudaErrorInvalidValue): head_dim 64 or 128; num_heads a multiple of
 // num_kv_heads; block_size > 0; q, k_cache and v_cache 16-byte aligned; q_stride a multiple of 8
-// (16-byte rows) and >= num_heads * head_dim; out 4-byte aligned; at most 65535 row tiles;
+// (16-byte rows) and >= num_heads * head_dim; out 4-byte aligned; at most 65535 query heads;
 // modifier.skip_masked_blocks set (reading masked blocks is the split-KV kernel's baseline mode only).
 // Unchecked (as for LaunchPagedAttention): positions[t] < max_blocks_per_seq * block_size,
 // scale > 0.
@@ -29,9 +30,9 @@ namespace specd::kernels {
 
 cudaError_t LaunchPagedAttentionMma(const PagedAttentionParams& params, cudaStream_t stream);
 
-// Tuning hooks (benchmarks and tests): the kernel comes in a few shapes (wgmma with 128 or 64 rows
-// per CTA, mma.sync with 128); variant 0 is the one LaunchPagedAttentionMma uses. Every variant
-// computes the same function.
+// Tuning hooks (benchmarks and tests): the kernel comes in a few shapes (warp-specialized wgmma,
+// persistent or a CTA per row tile; wgmma with 128 or 64 rows per CTA; mma.sync with 128); variant
+// 0 is the one LaunchPagedAttentionMma uses. Every variant computes the same function.
 int PagedAttentionMmaNumVariants();
 const char* PagedAttentionMmaVariantName(int variant);
 cudaError_t LaunchPagedAttentionMmaVariant(const PagedAttentionParams& params, int variant, cudaStream_t stream);
