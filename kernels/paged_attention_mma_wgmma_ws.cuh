@@ -13,8 +13,11 @@
 //
 // Two stages a buffer (K and V apart), each an mbarrier pair: full (the producer's 128 threads
 // arrive as their copies complete: cp.async.mbarrier.arrive.noinc) and empty (each consumer warp
-// arrives once its warpgroup's wgmma reading the stage is done); Q has its own full barrier.
-// The two consumer warpgroups issue their products in alternate turns (WaitForTurn / PassTurn).
+// arrives once its warpgroup's wgmma reading the stage is done). The CTA is persistent: it takes
+// work items (row tile, head) in turn, each with its rows' metadata, runs and Q in one of two item
+// buffers (a ready / free mbarrier pair each), so the producer loads the next item while the
+// consumers finish this one. The two consumer warpgroups issue their products in alternate turns
+// (WaitForTurn / PassTurn).
 #pragma once
 
 #include "kernels/paged_attention_mma_wgmma.cuh"
