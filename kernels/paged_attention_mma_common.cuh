@@ -140,7 +140,8 @@ __device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowS
   const auto [tile_lo, num_kv_tiles] = FindRunTiles<kThreads>(st, begin, rows, tid);
   if (tid < kKeys) {
     st.offset[0][tid] = KeyOffset<kHeadDim>(p, st, st.run, tile_lo * kKeys + tid, kv_head);
-    st.offset[1][tid] = num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, st.run, (tile_lo + 1) * kKeys + tid, kv_head) : -1;
+    st.offset[1][tid] =
+        num_kv_tiles > 1 ? KeyOffset<kHeadDim>(p, st, st.run, (tile_lo + 1) * kKeys + tid, kv_head) : -1;
   }
   __syncthreads();
   return {tile_lo, num_kv_tiles};
@@ -149,7 +150,8 @@ __device__ __forceinline__ KeyTiles StartRun(const PagedAttentionParams& p, RowS
 // Copies kKeys rows (one K or V tile) into a swizzled buffer; offset < 0 rows become zeros.
 // kUnroll: copies in flight per unrolled batch (all of them by default; fewer keeps a producer
 // warp's registers down).
-template <typename Layout, int kHeadDim, int kKeys, int kThreads, int kUnroll = kKeys * kHeadDim / kChunkElements / kThreads>
+template <typename Layout, int kHeadDim, int kKeys, int kThreads,
+          int kUnroll = kKeys * kHeadDim / kChunkElements / kThreads>
 __device__ __forceinline__ void LoadKvTile(uint32_t dst, const int64_t* offsets, const __nv_bfloat16* cache, int tid) {
   constexpr int kChunksPerRow = kHeadDim / kChunkElements;
   constexpr int kRowsPerPass = kThreads / kChunksPerRow;

@@ -95,7 +95,9 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
       CommitAsync();
       // Offsets of tile it + 2, stored after QK (the block-table load's latency hides behind it).
       int64_t next_offset = -1;
-      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, st.run, k0 + 2 * kKeys + tid, kv_head);
+      if (tid < kKeys && it + 2 < num_kv_tiles) {
+        next_offset = KeyOffset<kHeadDim>(p, st, st.run, k0 + 2 * kKeys + tid, kv_head);
+      }
 
       // S = Q K^T for this warp's rows.
       float s[kMTiles][T::kSTiles][4];
@@ -161,7 +163,9 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
     }
 
 #pragma unroll
-    for (int mt = 0; mt < kMTiles; ++mt) WriteRows<kHeadDim>(p, o[mt], row_sum[mt], t0, r_lane + mt * 16, head, t, st.run);
+    for (int mt = 0; mt < kMTiles; ++mt) {
+      WriteRows<kHeadDim>(p, o[mt], row_sum[mt], t0, r_lane + mt * 16, head, t, st.run);
+    }
     run_begin = st.run[kRunEnd];
     WaitAsync<0>();
     __syncthreads();  // buffers, offsets and run bounds are reused by the next run

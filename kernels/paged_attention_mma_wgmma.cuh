@@ -118,7 +118,8 @@ __device__ __forceinline__ void IssueQk(float (&s)[kKeys / 8][4], uint32_t q_gro
 // O += P V over one key tile (P: the warpgroup's registers; v_tile: [kHeadDim / 64][kKeys][64]),
 // issued and committed (not waited for).
 template <int kHeadDim, int kKeys>
-__device__ __forceinline__ void IssuePv(float (&o)[kHeadDim / 8][4], const uint32_t (&a)[kKeys / 16][4], uint32_t v_tile) {
+__device__ __forceinline__ void IssuePv(float (&o)[kHeadDim / 8][4], const uint32_t (&a)[kKeys / 16][4],
+                                        uint32_t v_tile) {
 #pragma unroll
   for (int kk = 0; kk < kKeys / 16; ++kk) {
     const uint64_t desc_v = SmemDescriptor(v_tile + kk * 16 * kLineBytes, kKeys * kLineBytes, kAtomBytes);
@@ -210,7 +211,9 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       FenceProxyAsync();
       __syncthreads();
       int64_t next_offset = -1;
-      if (tid < kKeys && num_kv_tiles > 2) next_offset = KeyOffset<kHeadDim>(p, st, st.run, (tile_lo + 2) * kKeys + tid, kv_head);
+      if (tid < kKeys && num_kv_tiles > 2) {
+        next_offset = KeyOffset<kHeadDim>(p, st, st.run, (tile_lo + 2) * kKeys + tid, kv_head);
+      }
       float s[kSTiles][4];
       WgmmaFence();
       IssueQk<kHeadDim, kKeys, T::kRows>(s, q_group, s_k);
@@ -243,7 +246,9 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
       LoadKvTile<KvLayout, kHeadDim, kKeys, T::kThreads>(s_v + buf * T::kKvBytes, st.offset[it % 3], p.v_cache, tid);
       CommitAsync();
       int64_t next_offset = -1;
-      if (tid < kKeys && it + 2 < num_kv_tiles) next_offset = KeyOffset<kHeadDim>(p, st, st.run, k0 + 2 * kKeys + tid, kv_head);
+      if (tid < kKeys && it + 2 < num_kv_tiles) {
+        next_offset = KeyOffset<kHeadDim>(p, st, st.run, k0 + 2 * kKeys + tid, kv_head);
+      }
       WgmmaWait<1>();  // S landed; O += P V may still run
       FenceRegisters(s);
       if (tid < kKeys) st.offset[(it + 2) % 3][tid] = next_offset;

@@ -200,7 +200,9 @@ __device__ __forceinline__ void ProduceRun(const PagedAttentionParams& p, RowSta
   };
   const KeyTiles tiles = TilesOf(run, kKeys);
   for (int j = 0; j <= tiles.count; ++j) {
-    if (j < tiles.count) st.offset[j % 3][ptid] = KeyOffset<kHeadDim>(p, st, run, (tiles.lo + j) * kKeys + ptid, kv_head);
+    if (j < tiles.count) {
+      st.offset[j % 3][ptid] = KeyOffset<kHeadDim>(p, st, run, (tiles.lo + j) * kKeys + ptid, kv_head);
+    }
     ProducerBarrier();  // tile j's offsets written; tile j - 3's (same slot) no longer read
     if (j < tiles.count) copy(s_k, pipe.full_k, pipe.empty_k, p.k_cache, j);
     if (j >= 1) copy(s_v, pipe.full_v, pipe.empty_v, p.v_cache, j - 1);
