@@ -57,6 +57,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "kernels/multiprocessor_count.h"
 #include "kernels/paged_attention_kernel.cuh"
 #include "kernels/paged_attention_merge.cuh"
 
@@ -89,16 +90,8 @@ int HeadsPerCta(int group) {
 }
 
 int SmCount(int device) {
-  static std::atomic<int> cached[kMaxCachedDevices] = {};
-  const bool cacheable = device >= 0 && device < kMaxCachedDevices;
-  if (cacheable && cached[device].load(std::memory_order_relaxed) > 0) return cached[device].load(std::memory_order_relaxed);
-  int count = 0;
-  if (cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count <= 0) {
-    cudaGetLastError();  // not sticky; plan for an H100
-    return kFallbackSmCount;
-  }
-  if (cacheable) cached[device].store(count, std::memory_order_relaxed);
-  return count;
+  const int count = MultiprocessorCount(device);
+  return count > 0 ? count : kFallbackSmCount;  // plan for an H100
 }
 
 // Opts the attention kernel into its shared memory on `device` (once) and returns how many of its

@@ -67,6 +67,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "kernels/multiprocessor_count.h"
 #include "kernels/paged_attention_mma_sync.cuh"
 #include "kernels/paged_attention_mma_wgmma.cuh"
 #include "kernels/paged_attention_mma_wgmma_ws.cuh"
@@ -133,19 +134,6 @@ cudaError_t LaunchPerRowTile(Kernel kernel, int threads, int rows, int smem_byte
   return LaunchKernel(kernel, threads, grid, smem_bytes, p, stream);
 }
 
-// The device's SM count, asked once (the persistent kernel's grid).
-int MultiprocessorCount() {
-  static const int count = [] {
-    int device = 0, sms = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-      return 0;
-    }
-    return sms;
-  }();
-  return count;
-}
-
 template <int kHeadDim, int kWarps, int kMTiles, int kKeys, int kMinBlocks, typename Modifier>
 cudaError_t LaunchMmaSync(const PagedAttentionParams& p, cudaStream_t stream) {
   using T = MmaSyncTile<kHeadDim, kWarps, kMTiles, kKeys>;
@@ -170,7 +158,7 @@ cudaError_t LaunchWgmmaWs(const PagedAttentionParams& p, bool persistent, cudaSt
   static_assert(WsBuffers<T>::kSmemBytes >= MmaSyncTile<kHeadDim, 4 * kWsConsumerGroups, 1, kKeys>::kSmemBytes);
   const int64_t items = static_cast<int64_t>(RowTiles(p, T::kRows)) * p.num_heads;
   if (items > INT_MAX) return cudaErrorInvalidValue;
-  const int sms = MultiprocessorCount();
+  const int sms = CurrentMultiprocessorCount();
   if (persistent && sms <= 0) return cudaErrorInvalidDevice;
   const int64_t ctas = persistent ? std::min<int64_t>(items, sms) : items;
   return LaunchKernel(WgmmaWsKernel<kHeadDim, kKeys, Modifier>, kWsThreads, dim3(static_cast<unsigned>(ctas)),
