@@ -17,6 +17,7 @@
 #include <cuda_runtime.h>
 
 #include "engine/runner/cuda/gpu_sampler.h"
+#include "engine/spec/rejection_sampler.h"
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/sampling_params.h"
 #include "kernels/greedy_sampling.h"
@@ -287,6 +288,66 @@ TEST_CASE("GpuSampler takes the greedy fast path only when every row is plain gr
     CHECK(gpu.token == cpu[r].token);
     CHECK(gpu.rank == cpu[r].rank);
     CHECK(std::fabs(gpu.logprob - cpu[r].logprob) <= kLogprobTolerance);
+  }
+}
+
+// Greedy requests verifying k drafts, request r's first r drafts the argmax of their rows and the
+// next one not: GpuSampler's fast path (no kernel reads a draft) emits VerifyDrafts' tokens, the
+// accepted drafts and then the correction, or all k and the bonus token.
+TEST_CASE("GpuSampler verifies greedy drafts on the fast path as VerifyDrafts does", "[gpu][sampling][greedy]") {
+  const int vocab = 1000, k = 4;
+  std::mt19937_64 rng(2468u);
+  std::uniform_int_distribution<int32_t> any_token(0, vocab - 1);
+  SamplingParams greedy;
+  greedy.temperature = 0.0f;
+  const std::vector<int32_t> prompt = {5, 6}, output_so_far = {7}, eos = {0};
+  std::vector<float> logits;                    // [(k + 1) requests x (k + 1) rows, vocab]
+  std::vector<std::vector<int32_t>> fed(k + 1);  // per request: its last token, then its drafts
+  std::vector<std::vector<SampledToken>> expected;
+  for (int r = 0; r <= k; ++r) {
+    const size_t first = logits.size();
+    fed[r] = {3};
+    for (int i = 0; i <= k; ++i) {
+      const std::vector<float> row = GreedyRow(rng, vocab, 0);
+      logits.insert(logits.end(), row.begin(), row.end());
+      if (i == k) break;
+      const auto argmax = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+      fed[r].push_back(i < r ? argmax : i == r ? (argmax + 1) % vocab : any_token(rng));
+    }
+    VerifyInput input;
+    input.target_logits = std::span<const float>(logits).subspan(first);
+    input.sampling = SamplingRow{.logits = {}, .params = &greedy, .seed = 0, .prompt_token_ids = prompt,
+                                 .output_token_ids = output_so_far, .eos_token_ids = eos};
+    input.draft_tokens = std::span<const int32_t>(fed[r]).subspan(1);
+    input.vocab_size = vocab;
+    expected.push_back(VerifyDrafts(input));
+    REQUIRE(expected.back().size() == static_cast<size_t>(r + 1));
+  }
+  SchedulerOutput batch;
+  for (int r = 0; r <= k; ++r) {
+    ScheduledSequence seq;
+    seq.token_ids = fed[r];
+    seq.num_draft_tokens = k;
+    for (int32_t i = 0; i <= k; ++i) seq.logits_indices.push_back(i);
+    seq.sampling = SamplingRow{.logits = {}, .params = &greedy, .seed = 0, .prompt_token_ids = prompt,
+                               .output_token_ids = output_so_far, .eos_token_ids = eos};
+    batch.sequences.push_back(seq);
+  }
+  auto sampler = GpuSampler::Create((k + 1) * (k + 1), vocab);
+  REQUIRE(sampler.ok());
+  const DeviceArray<float> d_logits(logits);
+  ModelOutput output;
+  REQUIRE((*sampler)->Sample(batch, d_logits.get(), nullptr, output).ok());
+  REQUIRE(output.sampled.size() == static_cast<size_t>(k + 1));
+  for (int r = 0; r <= k; ++r) {
+    CAPTURE(r);
+    REQUIRE(output.sampled[r].size() == expected[r].size());
+    for (size_t i = 0; i < expected[r].size(); ++i) {
+      CAPTURE(i);
+      CHECK(output.sampled[r][i].token == expected[r][i].token);
+      CHECK(output.sampled[r][i].rank == expected[r][i].rank);
+      CHECK(std::fabs(output.sampled[r][i].logprob - expected[r][i].logprob) <= kLogprobTolerance);
+    }
   }
 }
 

@@ -26,9 +26,11 @@ Status Put(DeviceBuffer<T>& buffer, const std::vector<T>& host, cudaStream_t str
 }
 
 // A kernel row that is plain greedy (kernels/greedy_sampling.h): nothing but the argmax to do,
-// with parameters the sampling kernel accepts.
-bool PlainGreedy(const SamplingParams& p, size_t num_output_tokens, int32_t draft) {
-  return p.temperature == 0.0f && draft == -1 && p.logit_bias.empty() && p.repetition_penalty == 1.0f &&
+// with parameters the sampling kernel accepts. A row verifying a draft may be: at temperature 0 the
+// draft is accepted exactly when it is the argmax (whatever its probabilities), which Collect
+// checks on the host.
+bool PlainGreedy(const SamplingParams& p, size_t num_output_tokens) {
+  return p.temperature == 0.0f && p.logit_bias.empty() && p.repetition_penalty == 1.0f &&
          p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f && p.min_tokens >= 0 &&
          static_cast<int64_t>(num_output_tokens) >= p.min_tokens && p.top_k >= 0 && p.top_p > 0.0f &&
          p.top_p <= 1.0f && p.min_p >= 0.0f && p.min_p <= 1.0f;
@@ -95,7 +97,7 @@ struct GpuSampler::Rows {
       return greedy;
     }();
     const SamplingParams& p = params != nullptr ? *params : kGreedy;
-    plain_greedy = plain_greedy && PlainGreedy(p, output.size(), draft);
+    plain_greedy = plain_greedy && PlainGreedy(p, output.size());
     temperature.push_back(p.temperature);
     top_p.push_back(p.top_p);
     min_p.push_back(p.min_p);
@@ -257,7 +259,7 @@ Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaS
   SPECD_RETURN_IF_ERROR(fetch(tokens, d.tokens.get(), "sampled tokens"));
   SPECD_RETURN_IF_ERROR(fetch(ranks, d.ranks.get(), "sampled ranks"));
   SPECD_RETURN_IF_ERROR(fetch(logprobs, d.logprobs.get(), "sampled logprobs"));
-  SPECD_RETURN_IF_ERROR(fetch(accepted, d.accepted.get(), "draft acceptances"));
+  if (!rows.plain_greedy) SPECD_RETURN_IF_ERROR(fetch(accepted, d.accepted.get(), "draft acceptances"));
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream), "sampling"));
   output.sampled.assign(batch.sequences.size(), {});
   for (size_t s = 0; s < batch.sequences.size(); ++s) {
@@ -267,7 +269,8 @@ Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaS
       const auto r = static_cast<size_t>(rows.first_row[s] + i);
       if (tokens[r] < 0) return InvalidArgumentError("GPU sampling refused the sampling parameters of a request");
       output.sampled[s].push_back(SampledToken{.token = tokens[r], .logprob = logprobs[r], .rank = ranks[r], .top_logprobs = {}});
-      if (i < rows.num_drafts[s] && accepted[r] == 0) break;
+      const bool draft_accepted = rows.plain_greedy ? tokens[r] == rows.draft_ids[r] : accepted[r] != 0;
+      if (i < rows.num_drafts[s] && !draft_accepted) break;
     }
   }
   return OkStatus();
