@@ -120,13 +120,25 @@ def throughput_rows(out):
 
 
 def verify_rows(out):
-    runs = load(out, "decode_specd_verify_llama-3.1-8b.json")
+    """Verify steps against the single-token step of the same run: every step at the prompt's
+    context (the comparison the target is about), and with contexts growing by the width each step
+    (wider steps then run at longer contexts than the single-token one)."""
+    rows = []
+    for name, contexts in (("decode_specd_verify_llama-3.1-8b.json", "at a 128-token context"),
+                           ("decode_specd_verify_growing_llama-3.1-8b.json", "contexts growing")):
+        if os.path.exists(os.path.join(out, name)):
+            rows += verify_rows_of(load(out, name), contexts)
+    return rows
+
+
+def verify_rows_of(runs, contexts):
     single = next(r for r in runs if r["step_tokens"] == 1)
     rows = []
     for r in runs:
         ratio = r["ms_per_step_mean"] / single["ms_per_step_mean"]
         target = VERIFY_TARGET_RATIO.get(r["step_tokens"])
-        rows.append({"case": f'verify step of {r["step_tokens"]} tokens, batch 1, llama-3.1-8b', "unit": "ms_per_step",
+        rows.append({"case": f'verify step of {r["step_tokens"]} tokens, batch 1, llama-3.1-8b, {contexts}',
+                     "unit": "ms_per_step",
                      "specd": r["ms_per_step_mean"], "baseline": "single-token step",
                      "baseline_value": single["ms_per_step_mean"], "ratio": ratio, "target": target,
                      "meets_target": None if target is None else ratio <= target})

@@ -7,8 +7,13 @@
 // GPU; the bench then moves every sequence T positions on, whatever was accepted, so each step
 // has the same shape). Each step is a full ModelRunner::Execute (one upload, every layer, logits
 // to the host, sampling). Steps replay CUDA graphs unless --no-cuda-graphs; two untimed steps
-// first capture them. The runner's step timer (step_timer.h) gives each step's GPU time and the
-// GPU's idle time before it: the host gap between steps.
+// first capture them. Each B * T has a graph of its exact size, as the server captures for the
+// verify steps of a spec config with k = T - 1 (engine/spec/spec_config.h FullDraftStepTokens).
+// The runner's step timer (step_timer.h) gives each step's GPU time and the GPU's idle time
+// before it: the host gap between steps. Runs share the sequences, so each run
+// starts where the one before ended; --fixed-context instead drops each step's tokens after it,
+// so that every step of every run has the prompt as its context (step widths compared at one
+// context length: a verify step's cost against a single-token step's).
 //
 // The limit a step is compared with: reading the weights once plus the batch's KV cache (the
 // context's K and V rows of every layer, at the run's mean length), at the card's
@@ -21,7 +26,7 @@
 //
 // usage: specd_bench_model_decode --shape DIR [--prompt 128] [--new-tokens 256] [--batches 1,8,...]
 //            [--step-tokens 1,5,...] [--no-fast-small-gemms] [--no-cuda-graphs]
-//            [--no-fused-decode-layers] [--out FILE]
+//            [--no-fused-decode-layers] [--fixed-context] [--out FILE]
 // Prints one JSON row per (batch, step width); --out writes them as a JSON array. computed_tokens_per_s
 // counts B * T tokens a step: decode throughput for T = 1.
 #include <algorithm>
@@ -107,7 +112,10 @@ double CopyBandwidth() {
 
 class DecodeBench {
  public:
-  DecodeBench(CudaRunner& runner, int64_t vocab) : runner_(runner), token_(0, static_cast<int32_t>(vocab - 1)) {
+  // fixed_context: every step computes the same positions (each step's tokens are dropped after
+  // it, as a verify step's rejected drafts are), so that step widths compare at one context length.
+  DecodeBench(CudaRunner& runner, int64_t vocab, bool fixed_context)
+      : runner_(runner), token_(0, static_cast<int32_t>(vocab - 1)), fixed_context_(fixed_context) {
     greedy_.temperature = 0.0f;
   }
 
@@ -192,12 +200,18 @@ class DecodeBench {
       scheduled_batch.sequences.push_back(scheduled);
     }
     Execute(scheduled_batch);
+    if (!fixed_context_) return;
+    for (int64_t s = 0; s < batch; ++s) {
+      const auto start = static_cast<size_t>(scheduled_batch.sequences[static_cast<size_t>(s)].start_position);
+      sequences_[static_cast<size_t>(s)].tokens.resize(start);
+    }
   }
 
   CudaRunner& runner_;
   SamplingParams greedy_;
   std::mt19937 rng_{7};
   std::uniform_int_distribution<int32_t> token_;
+  bool fixed_context_ = false;
   std::vector<Sequence> sequences_;
 };
 
@@ -217,7 +231,7 @@ nlohmann::json Row(const Run& run, const ModelConfig& config, double weight_byte
 
 int Main(int argc, char** argv) {
   FlagParser flags({"shape", "prompt", "new-tokens", "batches", "step-tokens", "out"},
-                   {"no-fast-small-gemms", "no-cuda-graphs", "no-fused-decode-layers"});
+                   {"no-fast-small-gemms", "no-cuda-graphs", "no-fused-decode-layers", "fixed-context"});
   SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
   const std::string shape = flags.GetString("shape", "");
   const int64_t prompt_length = flags.GetInt("prompt", 128).value();
@@ -227,6 +241,7 @@ int Main(int argc, char** argv) {
   const bool cuda_graphs = !flags.GetSwitch("no-cuda-graphs");
   const bool fast_small_gemms = !flags.GetSwitch("no-fast-small-gemms");
   const bool fused_decode_layers = !flags.GetSwitch("no-fused-decode-layers");
+  const bool fixed_context = flags.GetSwitch("fixed-context");
   SetLogLevel("warn");
   auto config = LoadModelConfig(shape);
   SPECD_CHECK(config.ok()) << config.status().ToString();
@@ -236,12 +251,15 @@ int Main(int argc, char** argv) {
   for (int64_t width : widths) fed += (kCaptureSteps + steps) * width * static_cast<int64_t>(batches.size());
   const int64_t blocks_per_seq = (prompt_length + fed) / kBlockSize + 1;
   const int64_t num_seqs = *std::max_element(batches.begin(), batches.end());
-  auto runner = CudaRunner::CreateWithRandomWeights(
-      *config, {.block_size = kBlockSize, .num_blocks = blocks_per_seq * num_seqs, .max_num_tokens = kMaxStepTokens,
-                .fast_small_gemms = fast_small_gemms, .cuda_graphs = cuda_graphs, .time_steps = true,
-                .fused_decode_layers = fused_decode_layers}, 1);
+  CudaRunnerOptions options{.block_size = kBlockSize, .num_blocks = blocks_per_seq * num_seqs,
+                            .max_num_tokens = kMaxStepTokens, .fast_small_gemms = fast_small_gemms,
+                            .cuda_graphs = cuda_graphs, .time_steps = true, .fused_decode_layers = fused_decode_layers};
+  for (int64_t batch : batches) {
+    for (int64_t width : widths) options.graph_token_buckets.push_back(batch * width);
+  }
+  auto runner = CudaRunner::CreateWithRandomWeights(*config, options, 1);
   SPECD_CHECK(runner.ok()) << runner.status().ToString();
-  DecodeBench bench(**runner, config->vocab_size);
+  DecodeBench bench(**runner, config->vocab_size, fixed_context);
   bench.Prefill(num_seqs, prompt_length, blocks_per_seq);
 
   const double weight_bytes = static_cast<double>((*runner)->weight_bytes());
@@ -256,7 +274,7 @@ int Main(int argc, char** argv) {
     row.update({{"benchmark", "model_decode"}, {"card", bench::GpuName()}, {"shape", shape},
                 {"weight_bytes", weight_bytes}, {"prompt_tokens", prompt_length}, {"steps", steps},
                 {"cuda_graphs", cuda_graphs}, {"fast_small_gemms", fast_small_gemms},
-                {"fused_decode_layers", fused_decode_layers},
+                {"fused_decode_layers", fused_decode_layers}, {"fixed_context", fixed_context},
                 {"copy_bandwidth_tb_per_s", copy_bandwidth / 1e12}});
     std::cout << row.dump() << std::endl;
     rows.push_back(row);

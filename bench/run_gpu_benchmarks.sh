@@ -8,7 +8,8 @@
 #               graphs, eager, separate norm/add/SiLU kernels, cuBLASLt's heuristic for small
 #               GEMMs; the host gap between steps;
 #               transformers with a static cache
-#   throughput  8B decode at batch 1..256 with 1024-token contexts; 8B verify steps of 1..9 tokens
+#   throughput  8B decode at batch 1..256 with 1024-token contexts; 8B verify steps of 1..9 tokens,
+#               all at the prompt's context (--fixed-context), and with contexts growing each step
 #   spec        speculative decoding on the bundled pair (both models on the GPU), batch 1 and 8,
 #               k = 1..8
 #   report      bench/gpu_report.py: a table, and $OUT/cuda_runner_<card>.json for bench/results/
@@ -48,8 +49,10 @@ decode() {
 throughput() {
   $decode --shape bench/shapes/llama-3.1-8b --prompt 1024 --new-tokens 32 --batches 1,8,32,64,128,256 \
     --out "$out/decode_specd_throughput_llama-3.1-8b.json"
-  $decode --shape bench/shapes/llama-3.1-8b --new-tokens 64 --step-tokens 1,2,3,4,5,6,7,8,9 \
+  $decode --shape bench/shapes/llama-3.1-8b --new-tokens 64 --step-tokens 1,2,3,4,5,6,7,8,9 --fixed-context \
     --out "$out/decode_specd_verify_llama-3.1-8b.json"
+  $decode --shape bench/shapes/llama-3.1-8b --new-tokens 64 --step-tokens 1,2,3,4,5,6,7,8,9 \
+    --out "$out/decode_specd_verify_growing_llama-3.1-8b.json"
 }
 
 spec() { .gpu/specd_bench_spec_decode --runner cuda --passes 10 --out "$out/spec_decode_cuda.json"; }
