@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "kernels/activation.cuh"
+#include "kernels/multiprocessor_count.h"
 #include "kernels/pdl.cuh"
 #include "kernels/rms_norm_math.cuh"
 
@@ -244,7 +245,6 @@ __global__ void __launch_bounds__(kWarps * 32, kRows == 1 ? kOneRowBlocksPerSm :
 constexpr int kMmaWarps = 8;
 constexpr int kMmaFeatures = 16;
 constexpr int kMmaStep = 32;        // k per step: two m16n8k16
-constexpr int kMmaUnroll = 4;       // steps in flight per warp
 constexpr int kMmaRows = 8;         // the mma's n
 static_assert(kMmaWarps * 32 == kNormThreads, "the fused norm's reduction order assumes the norm kernel's block");
 
@@ -269,7 +269,11 @@ __device__ int MmaWeightRow(const SkinnyGemmParams& p, int slot) {
   return slot < 8 ? j : j + half;
 }
 
-__global__ void __launch_bounds__(kMmaWarps * 32) SkinnyGemmMmaKernel(SkinnyGemmParams p) {
+// kMmaUnroll: steps in flight per warp (two register batches of them); kMinBlocks: the CTAs an SM
+// must hold (launch bounds). Every variant adds a feature's steps in the same order (warp w: steps
+// w, w + kMmaWarps, ... in turn; then the warps in order), so all give the same bits.
+template <int kMmaUnroll, int kMinBlocks>
+__global__ void __launch_bounds__(kMmaWarps * 32, kMinBlocks) SkinnyGemmMmaKernel(SkinnyGemmParams p) {
   __shared__ float partial[kMmaWarps][kMmaFeatures][kMmaRows];  // [warp][feature slot][row]
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
@@ -399,6 +403,22 @@ cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
   return LaunchSplit<kRows, 1>(p, p.out, stream);
 }
 
+// The tensor-core kernel. A product of many CTAs (at least 1.5 an SM) runs three a SM with 2 steps
+// in flight a warp (68 registers); fewer CTAs run two a SM with 4 steps in flight (112 registers),
+// each keeping more loads in flight. H100, same call (bench/README.md): the Llama-3.1-8B shape's
+// products (256 to 1792 CTAs) made a verify step of 5 tokens 1.02-1.03 x a single-token step
+// instead of 1.09, and batch-4/8 decode 1-2% faster; the Llama-3.2-1B shape's down_proj (128 CTAs)
+// was 2-5% slower a step (batch 2 to 8) with three a SM, so it keeps two.
+cudaError_t LaunchMma(const SkinnyGemmParams& p, cudaStream_t stream) {
+  const int ctas = p.epilogue == SkinnyEpilogue::kSiluMul ? (p.out / 2 + kMmaFeatures / 2 - 1) / (kMmaFeatures / 2)
+                                                          : (p.out + kMmaFeatures - 1) / kMmaFeatures;
+  const size_t shared_bytes = StagedBytes(p, p.rows, false);
+  if (2 * ctas >= 3 * CurrentMultiprocessorCount()) {
+    return LaunchSkinny<SkinnyGemmMmaKernel<2, 3>>(ctas, shared_bytes, stream, p);
+  }
+  return LaunchSkinny<SkinnyGemmMmaKernel<4, 1>>(ctas, shared_bytes, stream, p);
+}
+
 bool Aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
 
 bool FusionsSupported(const SkinnyGemmParams& p) {
@@ -419,12 +439,7 @@ bool SkinnyGemmSupports(const SkinnyGemmParams& p) {
 
 cudaError_t LaunchSkinnyGemm(const SkinnyGemmParams& params, cudaStream_t stream) {
   if (!SkinnyGemmSupports(params)) return cudaErrorInvalidValue;
-  if (params.rows >= 2 && params.in % kMmaStep == 0) {
-    const int ctas = params.epilogue == SkinnyEpilogue::kSiluMul
-                         ? (params.out / 2 + kMmaFeatures / 2 - 1) / (kMmaFeatures / 2)
-                         : (params.out + kMmaFeatures - 1) / kMmaFeatures;
-    return LaunchSkinny<SkinnyGemmMmaKernel>(ctas, StagedBytes(params, params.rows, false), stream, params);
-  }
+  if (params.rows >= 2 && params.in % kMmaStep == 0) return LaunchMma(params, stream);
   return Launch<1>(params, stream);
 }
 
