@@ -16,8 +16,11 @@ constexpr int kVector = 8;         // bf16 per 16-byte load
 // Below this many blocks with 2 features a warp, a warp takes 1 feature: more blocks to spread
 // narrow products (out = hidden) over every SM.
 constexpr int kMinBlocks = 2 * 132;
-// One-row products keep 4 blocks an SM resident (at most 64 registers): more loads in flight.
-constexpr int kOneRowBlocksPerSm = 4;
+// One-row products ask for 3 blocks an SM (at most 85 registers; they use 80). H100, batch-1
+// decode, same call: 3 blocks 1B 1.163 / 8B 5.644 ms a token, 4 blocks (64 registers) 1.176 /
+// 5.790, 2 blocks 1.19 / 5.74; 4 loads in flight instead of 8 at 4, 3 or 2 blocks: 1.155-1.162 /
+// 5.66-5.70. The loads' order, and so the bits, are the same in every variant.
+constexpr int kOneRowBlocksPerSm = 3;
 constexpr size_t kDefaultSharedBytes = 48 * 1024;  // more needs the kernel's opt-in
 static_assert(kWarps * 32 == kNormThreads, "the fused norm's reduction order assumes the norm kernel's block");
 
