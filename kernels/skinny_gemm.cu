@@ -272,11 +272,11 @@ __device__ int MmaWeightRow(const SkinnyGemmParams& p, int slot) {
   return slot < 8 ? j : j + half;
 }
 
-// kMmaUnroll: steps in flight per warp (two register batches of them); kMinBlocks: the CTAs an SM
+// kMmaUnroll: steps in flight per warp (two register batches of them); kCtasPerSm: the CTAs an SM
 // must hold (launch bounds). Every variant adds a feature's steps in the same order (warp w: steps
 // w, w + kMmaWarps, ... in turn; then the warps in order), so all give the same bits.
-template <int kMmaUnroll, int kMinBlocks>
-__global__ void __launch_bounds__(kMmaWarps * 32, kMinBlocks) SkinnyGemmMmaKernel(SkinnyGemmParams p) {
+template <int kMmaUnroll, int kCtasPerSm>
+__global__ void __launch_bounds__(kMmaWarps * 32, kCtasPerSm) SkinnyGemmMmaKernel(SkinnyGemmParams p) {
   __shared__ float partial[kMmaWarps][kMmaFeatures][kMmaRows];  // [warp][feature slot][row]
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
@@ -408,10 +408,10 @@ cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
 
 // The tensor-core kernel. A product of many CTAs (at least 1.5 an SM) runs three a SM with 2 steps
 // in flight a warp (68 registers); fewer CTAs run two a SM with 4 steps in flight (112 registers),
-// each keeping more loads in flight. H100, same call (bench/README.md): the Llama-3.1-8B shape's
-// products (256 to 1792 CTAs) made a verify step of 5 tokens 1.02-1.03 x a single-token step
-// instead of 1.09, and batch-4/8 decode 1-2% faster; the Llama-3.2-1B shape's down_proj (128 CTAs)
-// was 2-5% slower a step (batch 2 to 8) with three a SM, so it keeps two.
+// each keeping more loads in flight. H100, same call (bench/README.md): with the Llama-3.1-8B
+// shape's products (256 to 1792 CTAs) on three CTAs an SM a verify step of 5 tokens took 5.86-5.88
+// ms instead of 6.31-6.32, and batch-4/8 decode 1-2% less; the Llama-3.2-1B shape's down_proj (128
+// CTAs) was 2-5% slower a step (batch 2 to 8) with three, so it keeps two.
 cudaError_t LaunchMma(const SkinnyGemmParams& p, cudaStream_t stream) {
   const int ctas = p.epilogue == SkinnyEpilogue::kSiluMul ? (p.out / 2 + kMmaFeatures / 2 - 1) / (kMmaFeatures / 2)
                                                           : (p.out + kMmaFeatures - 1) / kMmaFeatures;
