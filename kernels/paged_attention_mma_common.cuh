@@ -208,6 +208,23 @@ __device__ __forceinline__ void TransformScores(float (&s)[kSTiles][4], int k0, 
   }
 }
 
+// The online softmax's start for one m16 slice (a run's first tile): O zero, and for the lane's two
+// rows a running max of -inf and a sum of 0 (the lane's partial sum; the quad's lanes are added at
+// the end).
+template <int kOTiles>
+__device__ __forceinline__ void ResetAccumulators(float (&o)[kOTiles][4], float (&row_max)[2], float (&row_sum)[2]) {
+#pragma unroll
+  for (int j = 0; j < kOTiles; ++j) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[j][e] = 0.0f;
+  }
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    row_max[h] = -INFINITY;
+    row_sum[h] = 0.0f;
+  }
+}
+
 // One m16 slice of a tile: score transform, mask (when needed), online softmax statistics, P
 // overwrites S; returns the factor O must be scaled by (rows r0 and r0 + 8 of the CTA, the lane's
 // accumulator rows; keys k0 + 8 j + 2 t + {0, 1}).

@@ -67,22 +67,9 @@ __device__ __forceinline__ void MmaSyncAttention(const PagedAttentionParams& p, 
     LoadKvTile<Layout, kHeadDim, kKeys, T::kThreads>(s_v, st.offset[0], p.v_cache, tid);
     CommitAsync();
 
-    float o[kMTiles][T::kOTiles][4];
-    float row_max[kMTiles][2];
-    float row_sum[kMTiles][2];  // this lane's partial sums; the quad's lanes are added at the end
+    float o[kMTiles][T::kOTiles][4], row_max[kMTiles][2], row_sum[kMTiles][2];
 #pragma unroll
-    for (int mt = 0; mt < kMTiles; ++mt) {
-#pragma unroll
-      for (int j = 0; j < T::kOTiles; ++j) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) o[mt][j][e] = 0.0f;
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        row_max[mt][h] = -INFINITY;
-        row_sum[mt][h] = 0.0f;
-      }
-    }
+    for (int mt = 0; mt < kMTiles; ++mt) ResetAccumulators(o[mt], row_max[mt], row_sum[mt]);
 
     for (int it = 0; it < num_kv_tiles; ++it) {
       const int buf = it & 1;

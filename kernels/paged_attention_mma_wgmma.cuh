@@ -194,15 +194,8 @@ __device__ __forceinline__ void WgmmaAttention(const PagedAttentionParams& p, fl
     }
     CommitAsync();
 
-    float o[kOTiles][4];
-    float row_max[2] = {-INFINITY, -INFINITY};
-    float row_sum[2] = {0.0f, 0.0f};  // this lane's partial sums; the quad's lanes are added at the end
-    float correction[2];
-#pragma unroll
-    for (int j = 0; j < kOTiles; ++j) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) o[j][e] = 0.0f;
-    }
+    float o[kOTiles][4], row_max[2], row_sum[2], correction[2];
+    ResetAccumulators(o, row_max, row_sum);
     uint32_t a[kKeys / 16][4];  // P of the previous tile
 
     // Tile 0.

@@ -52,6 +52,20 @@ __device__ __forceinline__ int SnakeItem(int round, int cta, int ctas) {
   return round * ctas + (round % 2 == 0 ? cta : ctas - 1 - cta);
 }
 
+// Calls take(item, use, buffer) for each of this CTA's work items in turn (SnakeItem order): the
+// n-th it takes goes to item buffer n % 2, for that buffer's (n / 2)-th use. The producer and the
+// consumers walk the same items.
+template <typename Take>
+__device__ __forceinline__ void ForEachItem(int items_total, Take&& take) {
+  const int ctas = static_cast<int>(gridDim.x);
+  for (int round = 0, n = 0; round * ctas < items_total; ++round) {
+    const int item = SnakeItem(round, static_cast<int>(blockIdx.x), ctas);
+    if (item >= items_total) continue;
+    take(item, n >> 1, n & 1);
+    ++n;
+  }
+}
+
 // The dynamic shared memory: Q[2] (one per work-item buffer), then K[2] and V[2].
 template <typename Tile>
 struct WsBuffers {
@@ -230,12 +244,8 @@ __device__ __forceinline__ void Produce(const PagedAttentionParams& p, WorkItem<
   using QLayout = AtomLayout<Tile::kRows>;
   const Modifier modifier(p.modifier, p.num_heads);
   const int tiles = (p.num_tokens + Tile::kRows - 1) / Tile::kRows;
-  const int ctas = static_cast<int>(gridDim.x), items_total = tiles * p.num_heads;
   int uses = 0;
-  for (int round = 0, n = 0; round * ctas < items_total; ++round) {
-    const int item = SnakeItem(round, static_cast<int>(blockIdx.x), ctas);
-    if (item >= items_total) continue;
-    const int use = n >> 1, b = n++ & 1;  // of buffer b
+  ForEachItem(tiles * p.num_heads, [&](int item, int use, int b) {
     const auto [head, t0] = WorkOfItem(item, tiles, Tile::kRows);
     const int rows = min(Tile::kRows, p.num_tokens - t0);
     WorkItem<Tile::kRows, kKeys>& w = items[b];
@@ -251,7 +261,7 @@ __device__ __forceinline__ void Produce(const PagedAttentionParams& p, WorkItem<
       ProduceRun<kHeadDim>(p, w.st, w.runs[i], pipe, uses, s_k, s_v, kv_head, ptid);
       uses += TilesOf(w.runs[i], kKeys).count;
     }
-  }
+  });
   WaitAsync<0>();  // no copy outlives its thread
 }
 
@@ -297,12 +307,8 @@ __device__ __forceinline__ void WgmmaWsAttention(const PagedAttentionParams& p, 
   const int t = lane % 4;
   const int r_lane = warp * 16 + lane / 4;  // = 64 group + 16 (warp % 4) + g
   const int tiles = (p.num_tokens + T::kRows - 1) / T::kRows;
-  const int ctas = static_cast<int>(gridDim.x), items_total = tiles * p.num_heads;
   int uses = 0;
-  for (int round = 0, n = 0; round * ctas < items_total; ++round) {
-    const int item = SnakeItem(round, static_cast<int>(blockIdx.x), ctas);
-    if (item >= items_total) continue;
-    const int use = n >> 1, b = n++ & 1;  // of buffer b
+  ForEachItem(tiles * p.num_heads, [&](int item, int use, int b) {
     const auto [head, t0] = WorkOfItem(item, tiles, T::kRows);
     const ScoreContext<Modifier> sc = MakeScoreContext<Modifier>(p, head);
     const WorkItem<T::kRows, kKeys>& w = items[b];
@@ -311,15 +317,8 @@ __device__ __forceinline__ void WgmmaWsAttention(const PagedAttentionParams& p, 
     for (int i = 0; i < w.num_runs; ++i) {
       const int (&run)[kRunFields] = w.runs[i];
       const auto [tile_lo, num_kv_tiles] = TilesOf(run, kKeys);
-      float o[kOTiles][4];
-      float row_max[2] = {-INFINITY, -INFINITY};
-      float row_sum[2] = {0.0f, 0.0f};  // this lane's partial sums; the quad's lanes are added at the end
-      float correction[2];
-#pragma unroll
-      for (int j = 0; j < kOTiles; ++j) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) o[j][e] = 0.0f;
-      }
+      float o[kOTiles][4], row_max[2], row_sum[2], correction[2];
+      ResetAccumulators(o, row_max, row_sum);
       uint32_t a[kKeys / 16][4];  // P of the previous tile
 
       // Tile 0.
@@ -385,7 +384,7 @@ __device__ __forceinline__ void WgmmaWsAttention(const PagedAttentionParams& p, 
       uses += num_kv_tiles;
     }
     ReleaseStage(pipe.item_free[b], lane);  // its rows, runs and Q may be rewritten
-  }
+  });
 }
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
