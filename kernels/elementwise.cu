@@ -2,6 +2,7 @@
 
 #include "kernels/activation.cuh"
 #include "kernels/pdl.cuh"
+#include "kernels/rope_math.cuh"
 
 #include <cstdint>
 #include <initializer_list>
@@ -93,11 +94,6 @@ __global__ void __launch_bounds__(kThreads) SiluMulKernel(SiluMulParams p) {
 
 // ---- bias ---------------------------------------------------------------------------------------
 
-// x + bias in fp32, rounded to bf16: what a bf16 tensor add does.
-__device__ __nv_bfloat16 AddRounded(__nv_bfloat16 x, __nv_bfloat16 bias) {
-  return __float2bfloat16(__bfloat162float(x) + __bfloat162float(bias));
-}
-
 // One block per token: x[t, :] += bias[:].
 template <int N>
 __global__ void __launch_bounds__(kThreads) AddBiasKernel(AddBiasParams p) {
@@ -115,23 +111,6 @@ __global__ void __launch_bounds__(kThreads) AddBiasKernel(AddBiasParams p) {
 
 // ---- RoPE + cache write -------------------------------------------------------------------------
 
-// Column `col` of a token's qkv row with its bias added. The bias is added as LaunchAddBias would
-// add it (fp32 sum rounded to bf16: the bf16 output a biased linear layer leaves), and the rotation
-// then starts from that bf16 value.
-__device__ float BiasedValue(const __nv_bfloat16* row, const __nv_bfloat16* bias, int col) {
-  return bias == nullptr ? __bfloat162float(row[col]) : __bfloat162float(AddRounded(row[col], bias[col]));
-}
-
-// As transformers and RopeTable: the angle is rounded to fp32, then its cos/sin are taken from the
-// exact value (double) and rounded to fp32. At positions near 100k the angle is large, where the
-// fast __sinf/__cosf would be far off. (cos, sin).
-__device__ float2 RopeCosSin(float position, float inv_freq) {
-  const float angle = position * inv_freq;
-  double s, c;
-  sincos(static_cast<double>(angle), &s, &c);
-  return make_float2(static_cast<float>(c), static_cast<float>(s));
-}
-
 // One thread per table entry (position, frequency).
 __global__ void __launch_bounds__(kThreads) RopeCosSinTableKernel(RopeCosSinTableParams p) {
   const int half = p.head_dim / 2;
@@ -142,18 +121,14 @@ __global__ void __launch_bounds__(kThreads) RopeCosSinTableKernel(RopeCosSinTabl
 }
 
 // Block (t, y) does heads [4y, 4y + 4) of token t's qkv row [q heads | k heads | v heads], each
-// head head_dim wide (several blocks a token, so one decode token spreads over several SMs). q and
-// k heads are rotated pair by pair (i with i + half); q goes back into qkv, k into k_cache; v
-// (bias added) is copied into v_cache. The k and v parts of qkv are left as they were. A negative
-// slot (a padding token) writes nothing to the cache.
+// head head_dim wide (several blocks a token, so one decode token spreads over several SMs), pair
+// by pair (i with i + half: StoreRopePair). The k and v parts of qkv are left as they were.
 __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteParams p) {
   AllowDependentLaunch();
-  __shared__ float cos_table[kMaxHeadDim / 2];  // [half]
-  __shared__ float sin_table[kMaxHeadDim / 2];  // [half]
+  __shared__ float2 cos_sin[kMaxHeadDim / 2];  // [half]
   const int half = p.head_dim / 2;
-  const int kv_width = p.num_kv_heads * p.head_dim;
   const int rotated_heads = p.num_heads + p.num_kv_heads;
-  const int64_t row_width = static_cast<int64_t>(rotated_heads) * p.head_dim + kv_width;
+  const int64_t row_width = static_cast<int64_t>(rotated_heads + p.num_kv_heads) * p.head_dim;
   __nv_bfloat16* row = p.qkv + static_cast<int64_t>(blockIdx.x) * row_width;  // [row_width]
   const int64_t slot = p.slots[blockIdx.x];
   const int first_head = static_cast<int>(blockIdx.y) * kRopeHeadsPerBlock;
@@ -162,12 +137,7 @@ __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteP
   // The token's cos/sin (RopeCosSin, once per block and frequency, or read from the caller's
   // table), before waiting for the kernel that writes qkv, so the cost hides behind it.
   const int position = p.positions[blockIdx.x];
-  for (int i = threadIdx.x; i < half; i += kThreads) {
-    const float2 cos_sin = p.cos_sin != nullptr ? p.cos_sin[static_cast<int64_t>(position) * half + i]
-                                                : RopeCosSin(static_cast<float>(position), p.inv_freq[i]);
-    cos_table[i] = cos_sin.x;
-    sin_table[i] = cos_sin.y;
-  }
+  for (int i = threadIdx.x; i < half; i += kThreads) cos_sin[i] = RopeCosSinAt(p, position, i);
   __syncthreads();
   // The tables come from the step's positions, uploaded before the step's first kernel; qkv and
   // the cache are the previous kernels' business.
@@ -177,23 +147,7 @@ __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteP
     const int head = first_head + j / half;
     const int i = j % half;
     const int col = head * p.head_dim + i;
-    const float first = BiasedValue(row, p.qkv_bias, col);
-    const float second = BiasedValue(row, p.qkv_bias, col + half);
-    __nv_bfloat16* dst;  // [head_dim]
-    if (head < p.num_heads) {
-      dst = row + static_cast<int64_t>(head) * p.head_dim;
-    } else if (slot < 0) {
-      continue;
-    } else if (head < rotated_heads) {
-      dst = p.k_cache + slot * kv_width + static_cast<int64_t>(head - p.num_heads) * p.head_dim;
-    } else {  // v: copied
-      __nv_bfloat16* v_dst = p.v_cache + slot * kv_width + static_cast<int64_t>(head - rotated_heads) * p.head_dim;
-      v_dst[i] = __float2bfloat16(first);
-      v_dst[i + half] = __float2bfloat16(second);
-      continue;
-    }
-    dst[i] = __float2bfloat16(first * cos_table[i] - second * sin_table[i]);
-    dst[i + half] = __float2bfloat16(second * cos_table[i] + first * sin_table[i]);
+    StoreRopePair(p, row, slot, head, i, row[col], row[col + half], cos_sin[i]);
   }
 }
 

@@ -6,6 +6,7 @@
 #include "kernels/multiprocessor_count.h"
 #include "kernels/pdl.cuh"
 #include "kernels/rms_norm_math.cuh"
+#include "kernels/rope_math.cuh"
 
 namespace specd::kernels {
 namespace {
@@ -134,6 +135,81 @@ __device__ void StoreSiluMul(const SkinnyGemmParams& p, int r, int j, float gate
   p.y_bf16[static_cast<int64_t>(r) * (p.out / 2) + j] = __float2bfloat16(Silu(g) * u);
 }
 
+// kRopeCacheWrite: a block of the one-row kernel holds whole column pairs (i, i + half of a head),
+// kPairs of them: slot s of the block (its unit s / kFeatures, feature s % kFeatures) computes
+// column `s / kPairs` of pair blockIdx.x * kPairs + s % kPairs, so the two columns of a pair meet
+// in the block's shared memory. Pair j is column i = j % half of head j / half.
+template <int kFeatures, int kSplit>
+struct RopeSlots {
+  static constexpr int kPairs = kWarps / kSplit * kFeatures / 2;
+  static_assert(kPairs >= 1, "a block must hold a whole pair");
+
+  __device__ static int Pair(int slot) { return static_cast<int>(blockIdx.x) * kPairs + slot % kPairs; }
+  __device__ static int Column(const SkinnyGemmParams& p, int slot) {
+    const int half = p.rope.head_dim / 2, pair = Pair(slot);
+    return pair / half * p.rope.head_dim + pair % half + slot / kPairs * half;
+  }
+};
+
+// The weight row of the unit's feature f (a tail unit repeats the last row), and whether the unit
+// has any feature of the output.
+template <int kFeatures, int kSplit>
+__device__ int FeatureRow(const SkinnyGemmParams& p, int unit, int f) {
+  switch (p.epilogue) {
+    case SkinnyEpilogue::kSiluMul: return min(unit, p.out / 2 - 1) + f * (p.out / 2);  // gate row, up row
+    case SkinnyEpilogue::kRopeCacheWrite:
+      return min(RopeSlots<kFeatures, kSplit>::Column(p, unit % (kWarps / kSplit) * kFeatures + f), p.out - 1);
+    default: return min(unit * kFeatures + f, p.out - 1);
+  }
+}
+
+template <int kFeatures, int kSplit>
+__device__ bool UnitActive(const SkinnyGemmParams& p, int unit) {
+  switch (p.epilogue) {
+    case SkinnyEpilogue::kSiluMul: return unit < p.out / 2;
+    case SkinnyEpilogue::kRopeCacheWrite:
+      return RopeSlots<kFeatures, kSplit>::Pair(unit % (kWarps / kSplit) * kFeatures) < p.out / 2;
+    default: return unit * kFeatures < p.out;
+  }
+}
+
+// kRopeCacheWrite, before waiting for the previous kernel (the positions are the step's upload):
+// the (cos, sin) of the pair thread t stores (t < kPairs) into cos_sin[t]. Hides the double-precision
+// sincos behind the previous kernel.
+template <int kFeatures, int kSplit>
+__device__ void PrepareRope(const SkinnyGemmParams& p, float2* cos_sin /* [kPairs] */) {
+  using Slots = RopeSlots<kFeatures, kSplit>;
+  const int pair = Slots::Pair(threadIdx.x);
+  if (p.epilogue != SkinnyEpilogue::kRopeCacheWrite || threadIdx.x >= Slots::kPairs || pair >= p.out / 2) return;
+  cos_sin[threadIdx.x] = RopeCosSinAt(p.rope, p.rope.positions[0], pair % (p.rope.head_dim / 2));
+}
+
+// kRopeCacheWrite epilogue, every thread of the block: the units' sums (`sum`, the finished sums of
+// this warp's features: valid in lane 0 of each unit's first warp) meet in shared memory, and
+// thread t < kPairs stores pair t as LaunchRopeCacheWrite would from the product's bf16 row: k and
+// v columns keep the product's values in y.
+template <int kFeatures, int kSplit>
+__device__ void StoreRopePairs(const SkinnyGemmParams& p, const float (&sum)[kFeatures], bool unit_writer,
+                               const float2* cos_sin /* [kPairs] */) {
+  using Slots = RopeSlots<kFeatures, kSplit>;
+  __shared__ __nv_bfloat16 values[2 * Slots::kPairs];  // [slot]
+  if (unit_writer) {
+#pragma unroll
+    for (int f = 0; f < kFeatures; ++f) values[threadIdx.x / 32 / kSplit * kFeatures + f] = __float2bfloat16(sum[f]);
+  }
+  __syncthreads();
+  const int t = threadIdx.x, pair = Slots::Pair(t);
+  if (t >= Slots::kPairs || pair >= p.out / 2) return;
+  const int half = p.rope.head_dim / 2, head = pair / half, i = pair % half;
+  const __nv_bfloat16 first = values[t], second = values[t + Slots::kPairs];
+  if (head >= p.rope.num_heads) {
+    const int column = head * p.rope.head_dim + i;
+    p.y_bf16[column] = first;
+    p.y_bf16[column + half] = second;
+  }
+  StoreRopePair(p.rope, p.y_bf16, p.rope.slots[0], head, i, first, second, cos_sin[t]);
+}
+
 // ---- CUDA cores ---------------------------------------------------------------------------------
 
 // A unit of kSplit warps owns features u * kFeatures + f (kSiluMul: gate row u and its up row,
@@ -142,24 +218,22 @@ __device__ void StoreSiluMul(const SkinnyGemmParams& p, int r, int j, float gate
 // weights streamed once (no L1 allocation), x from shared memory (staged) or L2. Splitting `in`
 // over several warps shortens each warp's chain of dependent load batches where `in` is long. The
 // first batch of weight loads is issued before waiting for the kernel that writes x (pdl.cuh):
-// for narrow products that is all of a warp's weights.
+// for narrow products that is all of a warp's weights. early_dependents: the next kernel may
+// launch once every CTA here has started (LaunchUnits says when), not only after the main loops.
 template <int kRows, int kFeatures, int kSplit>
-__global__ void __launch_bounds__(kWarps * 32, kRows == 1 ? kOneRowBlocksPerSm : 1) SkinnyGemmKernel(SkinnyGemmParams p) {
+__global__ void __launch_bounds__(kWarps * 32, kRows == 1 ? kOneRowBlocksPerSm : 1)
+    SkinnyGemmKernel(SkinnyGemmParams p, bool early_dependents) {
   constexpr int kUnroll = kLoadsInFlight / kFeatures;  // loads per feature in flight
   constexpr int kLaneStride = 32 * kSplit;             // between a lane's vectors
   __shared__ float parts[kSplit > 1 ? kWarps : 1][kFeatures][kRows];  // [warp][feature][row]
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, part = warp % kSplit;
   const int unit = blockIdx.x * (kWarps / kSplit) + warp / kSplit;
-  const bool silu = p.epilogue == SkinnyEpilogue::kSiluMul;
-  const int first_feature = silu ? unit : unit * kFeatures;
-  const int feature_step = silu ? p.out / 2 : 1;
-  const bool active = first_feature < (silu ? p.out / 2 : p.out);
+  const bool active = UnitActive<kFeatures, kSplit>(p, unit);
   const int vectors = p.in / kVector;
   const uint4* w[kFeatures];  // one [vectors] row per feature
 #pragma unroll
   for (int f = 0; f < kFeatures; ++f) {
-    const int feature = min(first_feature + f * feature_step, p.out - 1);  // a tail unit repeats the last feature
-    w[f] = reinterpret_cast<const uint4*>(p.w) + static_cast<int64_t>(feature) * vectors;
+    w[f] = reinterpret_cast<const uint4*>(p.w) + static_cast<int64_t>(FeatureRow<kFeatures, kSplit>(p, unit, f)) * vectors;
   }
   Bf16x8 weights[kFeatures][kUnroll];  // the batch of vectors base + u * kLaneStride
   const auto load_weights = [&](int base) {
@@ -173,7 +247,10 @@ __global__ void __launch_bounds__(kWarps * 32, kRows == 1 ? kOneRowBlocksPerSm :
     }
   };
   const int first_vector = part * 32 + lane;
+  if (early_dependents) AllowDependentLaunch();
   if (active) load_weights(first_vector);
+  __shared__ float2 rope_cos_sin[RopeSlots<kFeatures, kSplit>::kPairs];  // kRopeCacheWrite: [pair of the block]
+  if constexpr (kRows == 1) PrepareRope<kFeatures, kSplit>(p, rope_cos_sin);
   WaitForPrerequisites();
   // A coherent load, not the read-only path: x is written by the kernel this one may overlap (PDL).
   const auto* x = reinterpret_cast<const uint4*>(ProductInput<kRows, true>(p, kRows));  // [rows, vectors]
@@ -193,8 +270,8 @@ __global__ void __launch_bounds__(kWarps * 32, kRows == 1 ? kOneRowBlocksPerSm :
     base += kLaneStride * kUnroll;
     if (base < vectors) load_weights(base);
   }
-  // Only now: the next kernel's CTAs would hold SM slots and bandwidth while this one streams.
-  AllowDependentLaunch();
+  // Otherwise only now: the next kernel's CTAs would hold SM slots and bandwidth while this one streams.
+  if (!early_dependents) AllowDependentLaunch();
 #pragma unroll
   for (int f = 0; f < kFeatures; ++f) {
 #pragma unroll
@@ -209,27 +286,37 @@ __global__ void __launch_bounds__(kWarps * 32, kRows == 1 ? kOneRowBlocksPerSm :
       }
     }
     __syncthreads();
-    if (part != 0) return;
+    if (part == 0) {
 #pragma unroll
-    for (int f = 0; f < kFeatures; ++f) {
+      for (int f = 0; f < kFeatures; ++f) {
 #pragma unroll
-      for (int r = 0; r < kRows; ++r) {
-        for (int q = 1; q < kSplit; ++q) acc[f][r] += parts[warp + q][f][r];
+        for (int r = 0; r < kRows; ++r) {
+          for (int q = 1; q < kSplit; ++q) acc[f][r] += parts[warp + q][f][r];
+        }
       }
     }
   }
-  if (lane != 0 || !active) return;
+  if constexpr (kRows == 1) {
+    if (p.epilogue == SkinnyEpilogue::kRopeCacheWrite) {
+      float sum[kFeatures];
+#pragma unroll
+      for (int f = 0; f < kFeatures; ++f) sum[f] = acc[f][0];
+      StoreRopePairs<kFeatures, kSplit>(p, sum, part == 0 && lane == 0 && active, rope_cos_sin);
+      return;
+    }
+  }
+  if (part != 0 || lane != 0 || !active) return;
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
     if constexpr (kFeatures == 2) {
-      if (silu) {
-        StoreSiluMul(p, r, first_feature, acc[0][r], acc[1][r]);
+      if (p.epilogue == SkinnyEpilogue::kSiluMul) {
+        StoreSiluMul(p, r, unit, acc[0][r], acc[1][r]);
         continue;
       }
     }
 #pragma unroll
     for (int f = 0; f < kFeatures; ++f) {
-      if (first_feature + f < p.out) StoreSum(p, r, first_feature + f, acc[f][r]);
+      if (unit * kFeatures + f < p.out) StoreSum(p, r, unit * kFeatures + f, acc[f][r]);
     }
   }
 }
@@ -357,14 +444,15 @@ size_t StagedBytes(const SkinnyGemmParams& p, int rows, bool stages_copies) {
   return staged ? static_cast<size_t>(rows) * p.in * sizeof(__nv_bfloat16) : 0;
 }
 
-// Launches `kKernel` with the staged input's shared memory, opting in to more than the default
-// once (on the first launch, which the CUDA runner makes eagerly, outside any graph capture).
-template <void (*kKernel)(SkinnyGemmParams)>
-cudaError_t LaunchSkinny(int blocks, size_t shared_bytes, cudaStream_t stream, const SkinnyGemmParams& p) {
+// Launches `kKernel` (p, extra...) with the staged input's shared memory, opting in to more than
+// the default once (on the first launch, which the CUDA runner makes eagerly, outside any graph
+// capture).
+template <auto kKernel, typename... Extra>
+cudaError_t LaunchSkinny(int blocks, size_t shared_bytes, cudaStream_t stream, const SkinnyGemmParams& p, Extra... extra) {
   static const cudaError_t opt_in =
       cudaFuncSetAttribute(kKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSkinnyGemmMaxStagedBytes));
   if (shared_bytes > kDefaultSharedBytes && opt_in != cudaSuccess) return opt_in;
-  return LaunchWithPdl(kKernel, blocks, kWarps * 32, shared_bytes, stream, p);
+  return LaunchWithPdl(kKernel, blocks, kWarps * 32, shared_bytes, stream, p, extra...);
 }
 
 // Warps per feature in the one-row kernel, from `in` alone (so that a feature's sum does not depend
@@ -375,11 +463,19 @@ int SplitFor(int in) {
   return vectors >= 1024 ? 4 : vectors > 512 ? 2 : 1;
 }
 
+// A one-row product of two waves or more lets the next kernel launch once its last wave has
+// started: that kernel's CTAs take the SM slots the last wave leaves empty and load their first
+// weights while it drains. H100, batch-1 decode, same call (three rounds), with the down_proj,
+// gate/up and lm_head products of both shapes early: 1B 1.139-1.166 ms a token against
+// 1.188-1.282; 8B 5.643-5.647 against 5.676-5.685. Early in every product of more than one wave
+// (the 8B o_proj's 1.3 waves too): 8B 5.726, 1B no better.
 template <int kRows, int kFeatures, int kSplit>
 cudaError_t LaunchUnits(const SkinnyGemmParams& p, int units, cudaStream_t stream) {
   constexpr int kUnitsPerBlock = kWarps / kSplit;
-  return LaunchSkinny<SkinnyGemmKernel<kRows, kFeatures, kSplit>>((units + kUnitsPerBlock - 1) / kUnitsPerBlock,
-                                                                   StagedBytes(p, kRows, true), stream, p);
+  const int blocks = (units + kUnitsPerBlock - 1) / kUnitsPerBlock;
+  const bool early_dependents = kRows == 1 && blocks >= 2 * kOneRowBlocksPerSm * CurrentMultiprocessorCount();
+  return LaunchSkinny<SkinnyGemmKernel<kRows, kFeatures, kSplit>>(blocks, StagedBytes(p, kRows, true), stream, p,
+                                                                   early_dependents);
 }
 
 template <int kRows, int kFeatures>
@@ -424,10 +520,20 @@ cudaError_t LaunchMma(const SkinnyGemmParams& p, cudaStream_t stream) {
 
 bool Aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
 
+// kRopeCacheWrite: one row, the qkv row's width, and what LaunchRopeCacheWrite requires.
+bool RopeSupported(const SkinnyGemmParams& p) {
+  const RopeCacheWriteParams& r = p.rope;
+  return p.rows == 1 && r.head_dim > 0 && r.head_dim % 2 == 0 && r.num_heads > 0 && r.num_kv_heads > 0 &&
+         r.num_heads % r.num_kv_heads == 0 && p.out == (r.num_heads + 2 * r.num_kv_heads) * r.head_dim &&
+         r.positions != nullptr && r.slots != nullptr && (r.inv_freq != nullptr || r.cos_sin != nullptr) &&
+         r.k_cache != nullptr && r.v_cache != nullptr;
+}
+
 bool FusionsSupported(const SkinnyGemmParams& p) {
   const bool fused = p.norm_weight != nullptr || p.epilogue != SkinnyEpilogue::kStore;
   if (fused && p.y_bf16 == nullptr) return false;
   if (p.epilogue == SkinnyEpilogue::kSiluMul && p.out % 2 != 0) return false;
+  if (p.epilogue == SkinnyEpilogue::kRopeCacheWrite && !RopeSupported(p)) return false;
   return p.norm_weight == nullptr ||
          (Aligned16(p.norm_weight) && StagesInput(p, p.rows));
 }

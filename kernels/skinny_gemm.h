@@ -5,20 +5,26 @@
 // where CUDA cores would run out of FMA throughput. cuBLASLt's kernels for one row reach ~70% of
 // the copy bandwidth on an H100; these aim at ~90%.
 //
-// Fusions for the CUDA runner's decode layers, so that a layer is four products and two
+// Fusions for the CUDA runner's decode layers, so that a layer is four products and the
 // attention kernels, not ten kernels (each kernel boundary costs a few microseconds of an idle
 // GPU at batch 1). Each rounds as the separate kernels do, so the results are the same bits:
 //   norm_weight   the product takes rmsnorm(x) * norm_weight (kernels/rms_norm.h) instead of x:
 //                 x is the residual stream;
 //   kAddToOutput  y = bf16(y + bf16(sum)): the residual add of o_proj and down_proj;
 //   kSiluMul      w is gate rows then up rows (out = 2n) and y[r, j] = bf16(silu(bf16(gate_j)) *
-//                 bf16(up_j)), y: [rows, n] (kernels/elementwise.h LaunchSiluMul).
+//                 bf16(up_j)), y: [rows, n] (kernels/elementwise.h LaunchSiluMul);
+//   kRopeCacheWrite  one row only: y is a token's qkv row, and the product leaves in y, k_cache
+//                 and v_cache what LaunchRopeCacheWrite (kernels/elementwise.h) leaves after it:
+//                 `rope` as that launch takes it, except rope.qkv and rope.num_tokens (y_bf16 and
+//                 rows are taken instead); out = (num_heads + 2 * num_kv_heads) * head_dim.
 #pragma once
 
 #include <cstddef>
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+
+#include "kernels/elementwise.h"
 
 namespace specd::kernels {
 
@@ -27,7 +33,7 @@ inline constexpr int kSkinnyGemmMaxRows = 8;
 // are at most this; the fused norm needs it.
 inline constexpr size_t kSkinnyGemmMaxStagedBytes = 128 * 1024;
 
-enum class SkinnyEpilogue { kStore, kAddToOutput, kSiluMul };
+enum class SkinnyEpilogue { kStore, kAddToOutput, kSiluMul, kRopeCacheWrite };
 
 struct SkinnyGemmParams {
   const __nv_bfloat16* x = nullptr;  // [rows, in]
@@ -41,6 +47,7 @@ struct SkinnyGemmParams {
   const __nv_bfloat16* norm_weight = nullptr;  // [in], or null: no norm
   float norm_eps = 1e-6f;
   SkinnyEpilogue epilogue = SkinnyEpilogue::kStore;
+  RopeCacheWriteParams rope = {};  // kRopeCacheWrite only
 };
 
 // True when the kernel takes these shapes, pointers and fusions (otherwise use a general GEMM and

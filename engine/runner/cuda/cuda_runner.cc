@@ -219,25 +219,29 @@ Status CudaRunner::RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat1
   return OkStatus();
 }
 
-Status CudaRunner::RunRopeAndAttention(int64_t layer, int64_t t) {
+// RoPE and the cache write of the step's qkv_ rows, into `layer`'s cache.
+kernels::RopeCacheWriteParams CudaRunner::RopeParams(int64_t layer, int64_t t) const {
   const CudaLayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
   const int64_t cache_elements = shape_.num_blocks * shape_.block_size * config_.kv_size();
-  __nv_bfloat16* k_cache = kv_cache_.get() + (2 * layer) * cache_elements;
-  __nv_bfloat16* v_cache = k_cache + cache_elements;
   kernels::RopeCacheWriteParams rope;
   rope.qkv = qkv_.get();
   rope.qkv_bias = w.qkv_bias.size() > 0 ? w.qkv_bias.get() : nullptr;
   rope.positions = inputs_->positions();
   rope.slots = inputs_->slots();
   rope.inv_freq = inv_freq_.get();
-  rope.k_cache = k_cache;
-  rope.v_cache = v_cache;
+  rope.k_cache = kv_cache_.get() + (2 * layer) * cache_elements;
+  rope.v_cache = rope.k_cache + cache_elements;
   rope.num_tokens = static_cast<int>(t);
   rope.num_heads = static_cast<int>(config_.num_attention_heads);
   rope.num_kv_heads = static_cast<int>(config_.num_key_value_heads);
   rope.head_dim = static_cast<int>(config_.head_dim);
+  return rope;
+}
+
+Status CudaRunner::RunRopeAndAttention(int64_t layer, int64_t t) {
+  const kernels::RopeCacheWriteParams rope = RopeParams(layer, t);
   SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchRopeCacheWrite(rope, stream_), "rope + cache write"));
-  return RunAttention(k_cache, v_cache);
+  return RunAttention(rope.k_cache, rope.v_cache);
 }
 
 Status CudaRunner::RunLayer(int64_t layer, int64_t t) {
@@ -288,16 +292,24 @@ Status CudaRunner::RunNormedProduct(const DeviceBuffer<__nv_bfloat16>& norm_weig
   return RunSkinny(product, what);
 }
 
-// The residual stream stays in residual_: o_proj and down_proj add their outputs into it.
+// The residual stream stays in residual_: o_proj and down_proj add their outputs into it. A step of
+// one token also takes RoPE and the cache write in the qkv product's epilogue.
 Status CudaRunner::RunFusedLayer(int64_t layer, int64_t t) {
   const CudaLayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
   const int rows = static_cast<int>(t), hidden = static_cast<int>(config_.hidden_size);
   const int q = static_cast<int>(config_.q_size()), inter = static_cast<int>(config_.intermediate_size);
   const int qkv = q + 2 * static_cast<int>(config_.kv_size());
   using kernels::SkinnyEpilogue;
-  SPECD_RETURN_IF_ERROR(RunNormedProduct(w.input_norm, {nullptr, w.qkv.get(), qkv_.get(), nullptr, rows, hidden, qkv},
-                                         "input norm + qkv"));
-  SPECD_RETURN_IF_ERROR(RunRopeAndAttention(layer, t));
+  kernels::SkinnyGemmParams qkv_product{nullptr, w.qkv.get(), qkv_.get(), nullptr, rows, hidden, qkv};
+  if (rows == 1) {
+    qkv_product.epilogue = SkinnyEpilogue::kRopeCacheWrite;
+    qkv_product.rope = RopeParams(layer, t);
+    SPECD_RETURN_IF_ERROR(RunNormedProduct(w.input_norm, qkv_product, "input norm + qkv + rope + cache write"));
+    SPECD_RETURN_IF_ERROR(RunAttention(qkv_product.rope.k_cache, qkv_product.rope.v_cache));
+  } else {
+    SPECD_RETURN_IF_ERROR(RunNormedProduct(w.input_norm, qkv_product, "input norm + qkv"));
+    SPECD_RETURN_IF_ERROR(RunRopeAndAttention(layer, t));
+  }
   kernels::SkinnyGemmParams o_proj{attention_.get(), w.o_proj.get(), residual_.get(), nullptr, rows, q, hidden};
   o_proj.epilogue = SkinnyEpilogue::kAddToOutput;
   SPECD_RETURN_IF_ERROR(RunSkinny(o_proj, "o_proj + residual"));
@@ -315,8 +327,12 @@ bool CudaRunner::FusesLayers(int64_t tokens) const {
   const CudaLayerWeights& w = weights_.layers.front();
   const int rows = static_cast<int>(tokens), hidden = static_cast<int>(config_.hidden_size);
   const int qkv = static_cast<int>(config_.q_size() + 2 * config_.kv_size());
-  const kernels::SkinnyGemmParams probe{residual_.get(), w.qkv.get(), qkv_.get(), nullptr, rows, hidden, qkv,
-                                        rows == 1 ? w.input_norm.get() : nullptr};
+  kernels::SkinnyGemmParams probe{residual_.get(), w.qkv.get(), qkv_.get(), nullptr, rows, hidden, qkv,
+                                  rows == 1 ? w.input_norm.get() : nullptr};
+  if (rows == 1) {
+    probe.epilogue = kernels::SkinnyEpilogue::kRopeCacheWrite;
+    probe.rope = RopeParams(0, tokens);
+  }
   const kernels::SkinnyGemmParams down{activation_.get(), w.down_proj.get(), residual_.get(), nullptr, rows,
                                        static_cast<int>(config_.intermediate_size), hidden, nullptr, 0.0f,
                                        kernels::SkinnyEpilogue::kAddToOutput};
