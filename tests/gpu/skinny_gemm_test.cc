@@ -24,7 +24,9 @@ using testing::RandomBF16;
 }  // namespace
 
 TEST_CASE("skinny GEMM matches an fp64 reference", "[gpu]") {
-  const int in = GENERATE(8, 96, 392, 4096);  // 96, 4096: tensor cores for 2+ rows (96: fewer steps than warps)
+  // 96, 4096: tensor cores for 2+ rows (96: fewer steps than warps); one row: 6000 splits each
+  // feature over 2 warps, 8200 over 4 (kernels/skinny_gemm.cu, SplitFor).
+  const int in = GENERATE(8, 96, 392, 4096, 6000, 8200);
   const int out = GENERATE(1, 17, 1000, 4099, 8451);  // 8451: two features a warp
   const bool f32_out = GENERATE(false, true);
   std::mt19937 rng(static_cast<unsigned>(in * 31 + out));
