@@ -66,14 +66,11 @@ namespace {
 
 // Split policy (host). The planner assumes every token may have the longest key range L and picks
 // the split count S minimising  waves(S) * (keys per split + kCtaOverheadKeys),  waves = ceil(CTAs
-// / resident CTAs): whole waves of equal CTAs. Splits hold at least kMinSplitKeys keys (multiples
-// of kTileKeys), a split launch has at most kMaxSplitWaves waves, and a range longer than
-// kMaxSplitKeys is split even where waves say otherwise (a long decode among short queries).
-// kMinSplitKeys: one tile a warp. In batch-1 decode at short contexts the kernel's latency is the
-// cost (the GPU is otherwise idle), and each warp's tiles are a dependent chain; H100, 128 to 384
-// tokens of context, same call: Llama-3.1-8B 5.59 / 5.63 ms a token at 64 against 5.68 / 5.69 at
-// 256.
-constexpr int kMinSplitKeys = kWarps * kTileKeys;
+// / resident CTAs): whole waves of equal CTAs. Splits hold at least MinSplitKeys(L) keys
+// (multiples of kTileKeys), a split launch has at most kMaxSplitWaves waves, and a range longer
+// than kMaxSplitKeys is split even where waves say otherwise (a long decode among short queries).
+constexpr int kMinSplitKeys = 256;
+constexpr int kShortRangeSplits = 8;
 constexpr int kMaxSplitKeys = 4096;
 constexpr int kCtaOverheadKeys = 64;  // a CTA's start (dependent index loads), in keys streamed
 constexpr int kMaxSplitWaves = 8;
@@ -135,6 +132,18 @@ cudaError_t PrepareAttention(int head_dim, int heads_per_cta, int device, int* c
 
 size_t PartialBytes(int head_dim) { return (static_cast<size_t>(head_dim) + 2) * sizeof(float); }
 
+// The shortest split for a longest key range of `keys`: kMinSplitKeys, but a short range may take
+// up to kShortRangeSplits splits, down to one tile for each warp. In batch-1 decode at short
+// contexts the kernel's latency is the cost (the GPU is otherwise idle), and each warp's tiles are
+// a dependent chain. H100, 128 to 384 tokens of context (a range of 512), same call:
+// Llama-3.1-8B 5.59 / 5.63 ms a token with splits of 64 keys against 5.68 / 5.69 with 256. Long
+// ranges keep 256: with 64 everywhere, one 8192-key decode (specd_bench_attention, 32 / 8 heads,
+// d 128) took about 90 splits of 96 keys, one wave by the cost model, which misses their starts
+// and the longer merge: 2.05 TB/s against 2.20 with this bound (separate calls).
+int64_t MinSplitKeys(int64_t keys) {
+  return std::clamp<int64_t>(keys / kShortRangeSplits, kWarps * kTileKeys, kMinSplitKeys);
+}
+
 struct SplitPlan {
   int num_splits = 1;
   int split_keys = kNoSplit;
@@ -151,7 +160,7 @@ SplitPlan PlanSplits(const PagedAttentionParams& p, int kv_slices, int64_t resid
   const int64_t fits = static_cast<int64_t>(
       p.workspace_bytes / (static_cast<size_t>(p.num_tokens) * p.num_heads * PartialBytes(p.head_dim)));
   const int64_t limit =
-      std::min({keys / kMinSplitKeys, kMaxSplits, fits, kMaxSplitWaves * resident_ctas / ctas});
+      std::min({keys / MinSplitKeys(keys), kMaxSplits, fits, kMaxSplitWaves * resident_ctas / ctas});
   if (limit < 2) return plan;
   const auto split_keys_for = [&](int64_t splits) { return CeilDiv(CeilDiv(keys, splits), kTileKeys) * kTileKeys; };
   const int64_t fewest = std::min(CeilDiv(keys, kMaxSplitKeys), limit);
@@ -249,7 +258,8 @@ cudaError_t LaunchWithModifier(const PagedAttentionParams& p, cudaStream_t strea
 
 size_t PagedAttentionWorkspaceBytes(int max_num_tokens, int num_heads, int head_dim, int max_context) {
   if (max_num_tokens <= 0 || num_heads <= 0 || (head_dim != 64 && head_dim != 128) || max_context <= 0) return 0;
-  const int64_t most = std::min<int64_t>(max_context / kMinSplitKeys, kMaxSplits);
+  // keys / MinSplitKeys(keys) never falls as keys grow: the longest range has the most splits.
+  const int64_t most = std::min<int64_t>(max_context / MinSplitKeys(max_context), kMaxSplits);
   if (most < 2) return 0;
   const int64_t per_split = static_cast<int64_t>(max_num_tokens) * num_heads;  // partials per split
   // A split launch has CTAs = tokens * kv_heads * slices * splits <= kMaxSplitWaves * resident
