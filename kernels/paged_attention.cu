@@ -70,7 +70,7 @@ namespace {
 // (multiples of kTileKeys), a split launch has at most kMaxSplitWaves waves, and a range longer
 // than kMaxSplitKeys is split even where waves say otherwise (a long decode among short queries).
 constexpr int kMinSplitKeys = 256;
-constexpr int kShortRangeSplits = 8;
+constexpr int kShortRangeSplits = 32;
 constexpr int kMaxSplitKeys = 4096;
 constexpr int kCtaOverheadKeys = 64;  // a CTA's start (dependent index loads), in keys streamed
 constexpr int kMaxSplitWaves = 8;
@@ -132,14 +132,16 @@ cudaError_t PrepareAttention(int head_dim, int heads_per_cta, int device, int* c
 
 size_t PartialBytes(int head_dim) { return (static_cast<size_t>(head_dim) + 2) * sizeof(float); }
 
-// The shortest split for a longest key range of `keys`: kMinSplitKeys, but a short range may take
-// up to kShortRangeSplits splits, down to one tile for each warp. In batch-1 decode at short
-// contexts the kernel's latency is the cost (the GPU is otherwise idle), and each warp's tiles are
-// a dependent chain. H100, 128 to 384 tokens of context (a range of 512), same call:
-// Llama-3.1-8B 5.59 / 5.63 ms a token with splits of 64 keys against 5.68 / 5.69 with 256. Long
-// ranges keep 256: with 64 everywhere, one 8192-key decode (specd_bench_attention, 32 / 8 heads,
-// d 128) took about 90 splits of 96 keys, one wave by the cost model, which misses their starts
-// and the longer merge: 2.05 TB/s against 2.20 with this bound (separate calls).
+// The shortest split for a longest key range of `keys`: kMinSplitKeys, but a range shorter than
+// 8192 may take up to kShortRangeSplits splits, down to one tile for each warp. In batch-1 decode
+// the kernel's latency is the cost (the GPU is otherwise idle), and each warp's tiles are a
+// dependent chain. H100, same call: Llama-3.1-8B at 128 to 384 tokens of context (a range of
+// 512) 5.59 / 5.63 ms a token with splits of 64 keys against 5.68 / 5.69 with 256; at 1024 (a
+// range of 2048) 5.642 / 5.614 with up to 32 splits against 5.721 / 5.716 with up to 8, and
+// Llama-3.2-1B 1.135 / 1.167 against 1.178 / 1.207. Long ranges keep 256: with 64 everywhere,
+// one 8192-key decode (specd_bench_attention, 32 / 8 heads, d 128) took about 90 splits of 96
+// keys, one wave by the cost model, which misses their starts and the longer merge: 2.05 TB/s
+// against 2.24 with this bound (separate calls).
 int64_t MinSplitKeys(int64_t keys) {
   return std::clamp<int64_t>(keys / kShortRangeSplits, kWarps * kTileKeys, kMinSplitKeys);
 }
