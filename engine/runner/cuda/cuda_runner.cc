@@ -292,18 +292,27 @@ Status CudaRunner::RunNormedProduct(const DeviceBuffer<__nv_bfloat16>& norm_weig
   return RunSkinny(product, what);
 }
 
-// The residual stream stays in residual_: o_proj and down_proj add their outputs into it. A step of
-// one token also takes RoPE and the cache write in the qkv product's epilogue.
+// `layer`'s qkv product into qkv_ (x and the norm: RunNormedProduct). A step of one token also
+// takes RoPE and the cache write in its epilogue.
+kernels::SkinnyGemmParams CudaRunner::QkvProduct(int64_t layer, int64_t t) const {
+  const int qkv = static_cast<int>(config_.q_size() + 2 * config_.kv_size());
+  kernels::SkinnyGemmParams product{nullptr, weights_.layers[static_cast<size_t>(layer)].qkv.get(), qkv_.get(), nullptr,
+                                    static_cast<int>(t), static_cast<int>(config_.hidden_size), qkv};
+  if (t == 1) {
+    product.epilogue = kernels::SkinnyEpilogue::kRopeCacheWrite;
+    product.rope = RopeParams(layer, t);
+  }
+  return product;
+}
+
+// The residual stream stays in residual_: o_proj and down_proj add their outputs into it.
 Status CudaRunner::RunFusedLayer(int64_t layer, int64_t t) {
   const CudaLayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
   const int rows = static_cast<int>(t), hidden = static_cast<int>(config_.hidden_size);
   const int q = static_cast<int>(config_.q_size()), inter = static_cast<int>(config_.intermediate_size);
-  const int qkv = q + 2 * static_cast<int>(config_.kv_size());
   using kernels::SkinnyEpilogue;
-  kernels::SkinnyGemmParams qkv_product{nullptr, w.qkv.get(), qkv_.get(), nullptr, rows, hidden, qkv};
-  if (rows == 1) {
-    qkv_product.epilogue = SkinnyEpilogue::kRopeCacheWrite;
-    qkv_product.rope = RopeParams(layer, t);
+  const kernels::SkinnyGemmParams qkv_product = QkvProduct(layer, t);
+  if (qkv_product.epilogue == SkinnyEpilogue::kRopeCacheWrite) {
     SPECD_RETURN_IF_ERROR(RunNormedProduct(w.input_norm, qkv_product, "input norm + qkv + rope + cache write"));
     SPECD_RETURN_IF_ERROR(RunAttention(qkv_product.rope.k_cache, qkv_product.rope.v_cache));
   } else {
@@ -326,13 +335,9 @@ bool CudaRunner::FusesLayers(int64_t tokens) const {
   if (!fused_decode_layers_ || tokens > kernels::kSkinnyGemmMaxRows) return false;
   const CudaLayerWeights& w = weights_.layers.front();
   const int rows = static_cast<int>(tokens), hidden = static_cast<int>(config_.hidden_size);
-  const int qkv = static_cast<int>(config_.q_size() + 2 * config_.kv_size());
-  kernels::SkinnyGemmParams probe{residual_.get(), w.qkv.get(), qkv_.get(), nullptr, rows, hidden, qkv,
-                                  rows == 1 ? w.input_norm.get() : nullptr};
-  if (rows == 1) {
-    probe.epilogue = kernels::SkinnyEpilogue::kRopeCacheWrite;
-    probe.rope = RopeParams(0, tokens);
-  }
+  kernels::SkinnyGemmParams probe = QkvProduct(0, tokens);
+  probe.x = residual_.get();
+  probe.norm_weight = rows == 1 ? w.input_norm.get() : nullptr;
   const kernels::SkinnyGemmParams down{activation_.get(), w.down_proj.get(), residual_.get(), nullptr, rows,
                                        static_cast<int>(config_.intermediate_size), hidden, nullptr, 0.0f,
                                        kernels::SkinnyEpilogue::kAddToOutput};

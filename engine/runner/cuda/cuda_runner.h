@@ -108,6 +108,7 @@ class CudaRunner : public ModelRunner {
   Status RunLayer(int64_t layer, int64_t tokens);
   Status RunFusedLayer(int64_t layer, int64_t tokens);
   kernels::RopeCacheWriteParams RopeParams(int64_t layer, int64_t tokens) const;
+  kernels::SkinnyGemmParams QkvProduct(int64_t layer, int64_t tokens) const;
   Status RunRopeAndAttention(int64_t layer, int64_t tokens);
   Status RunSkinny(const kernels::SkinnyGemmParams& params, const char* what);
   Status RunNormedProduct(const DeviceBuffer<__nv_bfloat16>& norm_weight, kernels::SkinnyGemmParams product,
