@@ -50,7 +50,7 @@ namespace specd {
 namespace {
 
 constexpr int64_t kBlockSize = 16;
-constexpr int64_t kMaxStepTokens = 2048;  // the runner's activations; prefill runs in pieces of this
+constexpr int64_t kMaxStepTokens = 2048;  // the runner's activations: it runs longer batches in pieces
 constexpr int kCaptureSteps = 2;
 constexpr size_t kCopyBytes = size_t{1} << 30;
 
@@ -119,10 +119,9 @@ class DecodeBench {
     greedy_.temperature = 0.0f;
   }
 
-  // Sequence s owns blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq). Prompts go in steps of
-  // at most kMaxStepTokens tokens.
+  // Sequence s owns blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq). The prompts go in one
+  // batch, which the runner cuts into pieces of at most kMaxStepTokens tokens (chunked prefill).
   void Prefill(int64_t count, int64_t prompt_length, int64_t blocks_per_seq) {
-    SPECD_CHECK(prompt_length <= kMaxStepTokens) << "prompts longer than " << kMaxStepTokens;
     for (int64_t s = 0; s < count; ++s) {
       Sequence seq;
       seq.tokens = RandomTokens(prompt_length);
@@ -133,10 +132,6 @@ class DecodeBench {
     }
     SchedulerOutput batch;
     for (const Sequence& seq : sequences_) {
-      if (static_cast<int64_t>(batch.sequences.size() + 1) * prompt_length > kMaxStepTokens) {
-        Execute(batch);
-        batch.sequences.clear();
-      }
       ScheduledSequence scheduled;
       scheduled.token_ids = seq.tokens;
       scheduled.block_table = seq.blocks;
@@ -236,6 +231,7 @@ int Main(int argc, char** argv) {
   const std::string shape = flags.GetString("shape", "");
   const int64_t prompt_length = flags.GetInt("prompt", 128).value();
   const int64_t steps = flags.GetInt("new-tokens", 256).value();
+  SPECD_CHECK(prompt_length > 0 && steps > 0) << "--prompt and --new-tokens must be positive";
   const std::vector<int64_t> batches = ParseList("batches", flags.GetString("batches", "1"));
   const std::vector<int64_t> widths = ParseList("step-tokens", flags.GetString("step-tokens", "1"));
   const bool cuda_graphs = !flags.GetSwitch("no-cuda-graphs");
