@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "engine/runner/cuda/pinned_buffer.h"
 #include "kernels/greedy_sampling.h"
 #include "kernels/sampling.h"
 
@@ -14,6 +15,24 @@ void AppendList(std::vector<int32_t>& offsets, std::vector<T>& ids, std::span<co
   if (offsets.empty()) offsets.push_back(0);
   ids.insert(ids.end(), list.begin(), list.end());
   offsets.push_back(static_cast<int32_t>(ids.size()));
+}
+
+// A step's sampled results, packed so that one copy into pinned memory brings them back: for n
+// kernel rows,
+//   [tokens int32 n | ranks int32 n | logprobs fp32 n | accepted uint8 n]
+// Each copy to pageable memory cost about 10 us of a step: H100, batch-1 decode, same call, four
+// rounds, Llama-3.2-1B 1.094-1.108 ms a token against 1.116-1.131 with three such copies; 8B
+// 5.492 against 5.522.
+enum class Result { kTokens, kRanks, kLogprobs, kAccepted };
+constexpr size_t kResultBytesPerRow = 3 * sizeof(int32_t) + sizeof(uint8_t);
+
+size_t ResultOffset(Result result, int64_t rows) {
+  return static_cast<size_t>(result) * sizeof(int32_t) * static_cast<size_t>(rows);  // 4-byte arrays first
+}
+
+template <typename T>
+T* ResultArray(uint8_t* results, Result result, int64_t rows) {
+  return reinterpret_cast<T*>(results + ResultOffset(result, rows));
 }
 
 // Copies a host array to a device buffer, growing it first when too small.
@@ -126,11 +145,13 @@ struct GpuSampler::Rows {
 };
 
 struct GpuSampler::DeviceRows {
-  DeviceBuffer<float> temperature, top_p, min_p, repetition, presence, frequency, bias_values, logprobs, draft_probs;
+  DeviceBuffer<float> temperature, top_p, min_p, repetition, presence, frequency, bias_values, draft_probs;
   DeviceBuffer<uint64_t> seed;
   DeviceBuffer<int32_t> top_k, min_tokens, prompt_offsets, prompt_ids, output_offsets, output_ids, bias_offsets,
-      bias_ids, stop_offsets, stop_ids, eos_ids, tokens, ranks, draft_ids;
-  DeviceBuffer<uint8_t> ignore_eos, workspace, accepted;
+      bias_ids, stop_offsets, stop_ids, eos_ids, draft_ids;
+  DeviceBuffer<uint8_t> ignore_eos, workspace;
+  DeviceBuffer<uint8_t> results;       // [max_rows * kResultBytesPerRow]: the step's Result arrays
+  PinnedBuffer<uint8_t> results_host;  // the same, copied back in one piece
 };
 
 GpuSampler::GpuSampler(int64_t max_rows, int64_t vocab)
@@ -143,10 +164,9 @@ StatusOr<std::unique_ptr<GpuSampler>> GpuSampler::Create(int64_t max_rows, int64
   DeviceRows& d = *sampler->device_;
   SPECD_RETURN_IF_ERROR(d.workspace.Allocate(
       kernels::SamplingWorkspaceBytes(static_cast<int>(max_rows), static_cast<int>(vocab)), "the sampling workspace"));
-  SPECD_RETURN_IF_ERROR(d.tokens.Allocate(static_cast<size_t>(max_rows), "sampled tokens"));
-  SPECD_RETURN_IF_ERROR(d.logprobs.Allocate(static_cast<size_t>(max_rows), "sampled logprobs"));
-  SPECD_RETURN_IF_ERROR(d.ranks.Allocate(static_cast<size_t>(max_rows), "sampled ranks"));
-  SPECD_RETURN_IF_ERROR(d.accepted.Allocate(static_cast<size_t>(max_rows), "draft acceptances"));
+  const size_t result_bytes = static_cast<size_t>(max_rows) * kResultBytesPerRow;
+  SPECD_RETURN_IF_ERROR(d.results.Allocate(result_bytes, "sampled tokens"));
+  SPECD_RETURN_IF_ERROR(d.results_host.Allocate(result_bytes, "sampled tokens"));
   return sampler;
 }
 
@@ -206,12 +226,12 @@ kernels::SamplingKernelParams GpuSampler::KernelParams(const Rows& rows, const f
   p.eos_token_ids = d.eos_ids.get();
   p.num_eos = static_cast<int>(rows.eos_ids.size());
   p.workspace = d.workspace.get();
-  p.sampled_token_ids = d.tokens.get();
-  p.sampled_logprobs = d.logprobs.get();
-  p.sampled_ranks = d.ranks.get();
+  p.sampled_token_ids = ResultArray<int32_t>(d.results.get(), Result::kTokens, p.num_rows);
+  p.sampled_logprobs = ResultArray<float>(d.results.get(), Result::kLogprobs, p.num_rows);
+  p.sampled_ranks = ResultArray<int32_t>(d.results.get(), Result::kRanks, p.num_rows);
   p.draft_token_ids = d.draft_ids.get();
   p.draft_probs = rows.draft_probs.empty() ? nullptr : d.draft_probs.get();
-  p.draft_accepted = d.accepted.get();
+  p.draft_accepted = ResultArray<uint8_t>(d.results.get(), Result::kAccepted, p.num_rows);
   return p;
 }
 
@@ -248,19 +268,16 @@ Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cud
 
 Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output) {
   const DeviceRows& d = *device_;
-  const size_t num_rows = rows.temperature.size();
-  std::vector<int32_t> tokens(num_rows), ranks(num_rows);
-  std::vector<float> logprobs(num_rows);
-  std::vector<uint8_t> accepted(num_rows);
-  const auto fetch = [&](auto& host, const auto* device, const char* what) {
-    return CudaStatus(cudaMemcpyAsync(host.data(), device, host.size() * sizeof(host[0]), cudaMemcpyDeviceToHost, stream),
-                      what);
-  };
-  SPECD_RETURN_IF_ERROR(fetch(tokens, d.tokens.get(), "sampled tokens"));
-  SPECD_RETURN_IF_ERROR(fetch(ranks, d.ranks.get(), "sampled ranks"));
-  SPECD_RETURN_IF_ERROR(fetch(logprobs, d.logprobs.get(), "sampled logprobs"));
-  if (!rows.plain_greedy) SPECD_RETURN_IF_ERROR(fetch(accepted, d.accepted.get(), "draft acceptances"));
+  const auto num_rows = static_cast<int64_t>(rows.temperature.size());
+  uint8_t* results = d.results_host.get();
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(results, d.results.get(), static_cast<size_t>(num_rows) * kResultBytesPerRow,
+                                                   cudaMemcpyDeviceToHost, stream),
+                                   "copying sampled tokens"));
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream), "sampling"));
+  const int32_t* tokens = ResultArray<int32_t>(results, Result::kTokens, num_rows);
+  const int32_t* ranks = ResultArray<int32_t>(results, Result::kRanks, num_rows);
+  const float* logprobs = ResultArray<float>(results, Result::kLogprobs, num_rows);
+  const uint8_t* accepted = ResultArray<uint8_t>(results, Result::kAccepted, num_rows);  // unset when plain greedy
   output.sampled.assign(batch.sequences.size(), {});
   for (size_t s = 0; s < batch.sequences.size(); ++s) {
     if (rows.first_row[s] < 0) continue;

@@ -19,18 +19,12 @@ StatusOr<std::unique_ptr<StepInputs>> StepInputs::Create(int64_t max_tokens, int
   // At most one sequence per token, so max_tokens block-table rows.
   const int64_t bytes = max_tokens * kTokenBytes + TableBytes(max_tokens, max_table_stride);
   SPECD_RETURN_IF_ERROR(inputs->device_.Allocate(static_cast<size_t>(bytes), "step inputs"));
-  void* host = nullptr;
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMallocHost(&host, static_cast<size_t>(bytes)), "allocating pinned step inputs"));
-  inputs->host_ = static_cast<uint8_t*>(host);
+  SPECD_RETURN_IF_ERROR(inputs->host_.Allocate(static_cast<size_t>(bytes), "step inputs"));
   return inputs;
 }
 
 StepInputs::StepInputs(int64_t max_tokens, int64_t max_table_stride)
     : max_tokens_(max_tokens), max_table_stride_(max_table_stride) {}
-
-StepInputs::~StepInputs() {
-  if (host_ != nullptr) cudaFreeHost(host_);
-}
 
 StepInputs::Shape StepInputs::ExactShape(const SchedulerOutput& batch) {
   Shape shape;
@@ -108,7 +102,7 @@ void StepInputs::Pack(const SchedulerOutput& batch, int64_t block_size, Shape sh
 
 Status StepInputs::Upload(cudaStream_t stream) const {
   const int64_t bytes = Offset(Array::kBlockTables) + TableBytes(num_sequences_, shape_.table_stride);
-  return CudaStatus(cudaMemcpyAsync(device_.get(), host_, static_cast<size_t>(bytes), cudaMemcpyHostToDevice, stream),
+  return CudaStatus(cudaMemcpyAsync(device_.get(), host_.get(), static_cast<size_t>(bytes), cudaMemcpyHostToDevice, stream),
                     "uploading the step's inputs");
 }
 

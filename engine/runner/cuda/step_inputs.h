@@ -21,6 +21,7 @@
 
 #include "engine/base/status.h"
 #include "engine/runner/cuda/device_buffer.h"
+#include "engine/runner/cuda/pinned_buffer.h"
 #include "engine/runner/model_runner.h"
 
 namespace specd {
@@ -41,7 +42,6 @@ class StepInputs {
 
   // Room for steps of up to max_tokens tokens and tables of up to max_table_stride entries.
   static StatusOr<std::unique_ptr<StepInputs>> Create(int64_t max_tokens, int64_t max_table_stride);
-  ~StepInputs();
   StepInputs(const StepInputs&) = delete;
   StepInputs& operator=(const StepInputs&) = delete;
 
@@ -75,7 +75,7 @@ class StepInputs {
   int64_t Offset(Array array) const;
   template <typename T>
   T* HostArray(Array array) const {
-    return reinterpret_cast<T*>(host_ + Offset(array));
+    return reinterpret_cast<T*>(host_.get() + Offset(array));
   }
   template <typename T>
   const T* DeviceArray(Array array) const {
@@ -85,7 +85,7 @@ class StepInputs {
 
   int64_t max_tokens_;
   int64_t max_table_stride_;
-  uint8_t* host_ = nullptr;  // pinned, as large as device_
+  PinnedBuffer<uint8_t> host_;  // as large as device_
   DeviceBuffer<uint8_t> device_;
   Shape shape_;
   int64_t num_tokens_ = 0;
