@@ -345,8 +345,8 @@ bool CudaRunner::FusesLayers(int64_t tokens) const {
 }
 
 // The step's logits rows (the first num_rows of logits_) to output rows `rows` (the whole batch's
-// numbering); waits for the stream.
-Status CudaRunner::CopyLogits(const std::vector<int64_t>& rows, bool logits_to_host, ModelOutput& output) {
+// numbering); waits for the stream when they go to the host or when told to.
+Status CudaRunner::CopyLogits(const std::vector<int64_t>& rows, bool logits_to_host, bool wait, ModelOutput& output) {
   const int64_t count = logits_to_host ? inputs_->num_rows() : 0, vocab = config_.vocab_size;
   // Rows of one piece are consecutive unless a sequence was cut with logits wanted on both sides.
   const bool consecutive = count == 0 || rows.back() - rows.front() + 1 == count;
@@ -356,6 +356,7 @@ Status CudaRunner::CopyLogits(const std::vector<int64_t>& rows, bool logits_to_h
     SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(host, logits_.get(), static_cast<size_t>(count * vocab) * sizeof(float),
                                                      cudaMemcpyDeviceToHost, stream_), "copying logits"));
   }
+  if (count == 0 && !wait) return OkStatus();
   // Also the end of the step's upload: the next Pack may reuse the pinned inputs.
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "the step"));
   for (size_t r = 0; r < scattered.size() / static_cast<size_t>(vocab); ++r) {
@@ -454,7 +455,7 @@ Status CudaRunner::RunGraphShaped(int64_t logit_rows) {
 
 // One forward pass over at most max_num_tokens_ tokens; logits to `rows` of `output` when
 // logits_to_host.
-Status CudaRunner::Forward(const Piece& piece, bool logits_to_host, ModelOutput& output) {
+Status CudaRunner::Forward(const Piece& piece, bool logits_to_host, bool wait, ModelOutput& output) {
   const StepInputs::Shape exact = StepInputs::ExactShape(piece.batch);
   if (exact.table_stride > max_blocks_per_seq_) {
     return InvalidArgumentError("the batch's block tables have " + std::to_string(exact.table_stride) +
@@ -472,7 +473,7 @@ Status CudaRunner::Forward(const Piece& piece, bool logits_to_host, ModelOutput&
   } else {
     SPECD_RETURN_IF_ERROR(EnqueueForward(inputs_->num_rows()));
   }
-  return CopyLogits(piece.rows, logits_to_host, output);
+  return CopyLogits(piece.rows, logits_to_host, wait, output);
 }
 
 // Batches larger than the runner was sized for (a draft model catching up on many sequences)
@@ -493,9 +494,19 @@ StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
   }
   if (logits_to_host) output.logits.resize(static_cast<size_t>(rows * config_.vocab_size));
   if (step_timer_) SPECD_RETURN_IF_ERROR(step_timer_->MarkStart(stream_));
-  for (const Piece& piece : pieces) SPECD_RETURN_IF_ERROR(Forward(piece, logits_to_host, output));
+  // A step sampled on the GPU queues its sampling right behind the forward pass: the sampler's
+  // copy back waits for both. H100, same call, four rounds: Llama-3.2-1B batch 1 1.091-1.097 ms a
+  // token against 1.092-1.111 waiting for the forward pass first; batch 2 / 4 / 8 1.160 / 1.177 /
+  // 1.231 against 1.172 / 1.191 / 1.251; 8B 5.505 against 5.518.
+  for (size_t p = 0; p < pieces.size(); ++p) {
+    SPECD_RETURN_IF_ERROR(Forward(pieces[p], logits_to_host, !gpu_sampling || p + 1 < pieces.size(), output));
+  }
   if (gpu_sampling) {
-    SPECD_RETURN_IF_ERROR(gpu_sampler_->Sample(batch, logits_.get(), stream_, output));
+    const Status sampled = gpu_sampler_->Sample(batch, logits_.get(), stream_, output);
+    if (!sampled.ok()) {
+      cudaStreamSynchronize(stream_);  // whatever failed, the next step's Pack must find the inputs free
+      return sampled;
+    }
   } else {
     SampleRequestedRows(batch, output);
   }

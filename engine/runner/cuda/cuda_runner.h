@@ -116,12 +116,13 @@ class CudaRunner : public ModelRunner {
   Status RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache);
   Status RunNorm(const __nv_bfloat16* branch, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
   std::vector<Piece> SplitBatch(const SchedulerOutput& batch) const;
-  Status Forward(const Piece& piece, bool logits_to_host, ModelOutput& output);
+  // wait: return with the stream idle (the step's pinned inputs free for the next Pack).
+  Status Forward(const Piece& piece, bool logits_to_host, bool wait, ModelOutput& output);
   // The forward pass over the packed inputs' shape, up to `logit_rows` rows of logits_. Enqueued
   // on stream_ only: what CUDA graphs capture.
   Status EnqueueForward(int64_t logit_rows);
   Status RunGraphShaped(int64_t logit_rows);
-  Status CopyLogits(const std::vector<int64_t>& rows, bool logits_to_host, ModelOutput& output);
+  Status CopyLogits(const std::vector<int64_t>& rows, bool logits_to_host, bool wait, ModelOutput& output);
 
   ModelConfig config_;
   CudaWeights weights_;
