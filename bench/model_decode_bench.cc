@@ -5,8 +5,9 @@
 // sequences bring T tokens each: T = 1 is plain decode (the greedy token sampled on the GPU, as
 // the engine does); T = k + 1 is a speculative verify step of k one-hot drafts (verified on the
 // GPU; the bench then moves every sequence T positions on, whatever was accepted, so each step
-// has the same shape). Each step is a full ModelRunner::Execute (one upload, every layer, logits
-// to the host, sampling). Steps replay CUDA graphs unless --no-cuda-graphs; two untimed steps
+// has the same shape). --temperature t > 0 samples at temperature t instead of greedily (the
+// sampling kernel, its parameters uploaded each step). Each step is a full ModelRunner::Execute
+// (one upload, every layer, sampling on the GPU). Steps replay CUDA graphs unless --no-cuda-graphs; two untimed steps
 // first capture them. Each B * T has a graph of its exact size, as the server captures for the
 // verify steps of a spec config with k = T - 1 (engine/spec/spec_config.h FullDraftStepTokens).
 // The runner's step timer (step_timer.h) gives each step's GPU time and the GPU's idle time
@@ -25,7 +26,7 @@
 // them into the skinny products).
 //
 // usage: specd_bench_model_decode --shape DIR [--prompt 128] [--new-tokens 256] [--batches 1,8,...]
-//            [--step-tokens 1,5,...] [--no-fast-small-gemms] [--no-cuda-graphs]
+//            [--step-tokens 1,5,...] [--temperature 0] [--no-fast-small-gemms] [--no-cuda-graphs]
 //            [--no-fused-decode-layers] [--fixed-context] [--out FILE]
 // Prints one JSON row per (batch, step width); --out writes them as a JSON array. computed_tokens_per_s
 // counts B * T tokens a step: decode throughput for T = 1.
@@ -114,9 +115,9 @@ class DecodeBench {
  public:
   // fixed_context: every step computes the same positions (each step's tokens are dropped after
   // it, as a verify step's rejected drafts are), so that step widths compare at one context length.
-  DecodeBench(CudaRunner& runner, int64_t vocab, bool fixed_context)
+  DecodeBench(CudaRunner& runner, int64_t vocab, bool fixed_context, float temperature)
       : runner_(runner), token_(0, static_cast<int32_t>(vocab - 1)), fixed_context_(fixed_context) {
-    greedy_.temperature = 0.0f;
+    sampling_.temperature = temperature;
   }
 
   // Sequence s owns blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq). The prompts go in one
@@ -188,7 +189,7 @@ class DecodeBench {
       for (int32_t i = 0; i < step_tokens; ++i) scheduled.logits_indices.push_back(i);
       scheduled.num_draft_tokens = static_cast<int32_t>(step_tokens - 1);
       const std::span<const int32_t> all(seq.tokens);
-      scheduled.sampling = SamplingRow{.logits = {}, .params = &greedy_, .seed = 0,
+      scheduled.sampling = SamplingRow{.logits = {}, .params = &sampling_, .seed = 0,
                                        .prompt_token_ids = all.first(seq.prompt_length),
                                        .output_token_ids = all.subspan(seq.prompt_length, start + 1 - seq.prompt_length),
                                        .eos_token_ids = {}};
@@ -203,7 +204,7 @@ class DecodeBench {
   }
 
   CudaRunner& runner_;
-  SamplingParams greedy_;
+  SamplingParams sampling_;
   std::mt19937 rng_{7};
   std::uniform_int_distribution<int32_t> token_;
   bool fixed_context_ = false;
@@ -225,13 +226,15 @@ nlohmann::json Row(const Run& run, const ModelConfig& config, double weight_byte
 }
 
 int Main(int argc, char** argv) {
-  FlagParser flags({"shape", "prompt", "new-tokens", "batches", "step-tokens", "out"},
+  FlagParser flags({"shape", "prompt", "new-tokens", "batches", "step-tokens", "temperature", "out"},
                    {"no-fast-small-gemms", "no-cuda-graphs", "no-fused-decode-layers", "fixed-context"});
   SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
   const std::string shape = flags.GetString("shape", "");
   const int64_t prompt_length = flags.GetInt("prompt", 128).value();
   const int64_t steps = flags.GetInt("new-tokens", 256).value();
   SPECD_CHECK(prompt_length > 0 && steps > 0) << "--prompt and --new-tokens must be positive";
+  const auto temperature = static_cast<float>(flags.GetDouble("temperature", 0.0).value());
+  SPECD_CHECK(temperature >= 0.0f) << "--temperature must not be negative";
   const std::vector<int64_t> batches = ParseList("batches", flags.GetString("batches", "1"));
   const std::vector<int64_t> widths = ParseList("step-tokens", flags.GetString("step-tokens", "1"));
   const bool cuda_graphs = !flags.GetSwitch("no-cuda-graphs");
@@ -255,7 +258,7 @@ int Main(int argc, char** argv) {
   }
   auto runner = CudaRunner::CreateWithRandomWeights(*config, options, 1);
   SPECD_CHECK(runner.ok()) << runner.status().ToString();
-  DecodeBench bench(**runner, config->vocab_size, fixed_context);
+  DecodeBench bench(**runner, config->vocab_size, fixed_context, temperature);
   bench.Prefill(num_seqs, prompt_length, blocks_per_seq);
 
   const double weight_bytes = static_cast<double>((*runner)->weight_bytes());
@@ -271,6 +274,7 @@ int Main(int argc, char** argv) {
                 {"weight_bytes", weight_bytes}, {"prompt_tokens", prompt_length}, {"steps", steps},
                 {"cuda_graphs", cuda_graphs}, {"fast_small_gemms", fast_small_gemms},
                 {"fused_decode_layers", fused_decode_layers}, {"fixed_context", fixed_context},
+                {"temperature", temperature},
                 {"copy_bandwidth_tb_per_s", copy_bandwidth / 1e12}});
     std::cout << row.dump() << std::endl;
     rows.push_back(row);
