@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "engine/runner/cuda/packed_upload.h"
 #include "engine/runner/cuda/pinned_buffer.h"
 #include "kernels/greedy_sampling.h"
 #include "kernels/sampling.h"
@@ -35,13 +36,10 @@ T* ResultArray(uint8_t* results, Result result, int64_t rows) {
   return reinterpret_cast<T*>(results + ResultOffset(result, rows));
 }
 
-// Copies a host array to a device buffer, growing it first when too small.
-template <typename T>
-Status Put(DeviceBuffer<T>& buffer, const std::vector<T>& host, cudaStream_t stream, const char* what) {
-  if (host.empty()) return OkStatus();
-  if (buffer.size() < host.size()) SPECD_RETURN_IF_ERROR(buffer.Allocate(host.size() * 2, what));
-  return CudaStatus(cudaMemcpyAsync(buffer.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, stream),
-                    std::string("uploading sampling ") + what);
+// A CSR list's offsets, or none (null offsets: every row's list is empty) when it has no ids.
+const std::vector<int32_t>& ListOffsets(const std::vector<int32_t>& offsets, const std::vector<int32_t>& ids) {
+  static const std::vector<int32_t> kNone;
+  return ids.empty() ? kNone : offsets;
 }
 
 // A kernel row that is plain greedy (kernels/greedy_sampling.h): nothing but the argmax to do,
@@ -145,11 +143,8 @@ struct GpuSampler::Rows {
 };
 
 struct GpuSampler::DeviceRows {
-  DeviceBuffer<float> temperature, top_p, min_p, repetition, presence, frequency, bias_values, draft_probs;
-  DeviceBuffer<uint64_t> seed;
-  DeviceBuffer<int32_t> top_k, min_tokens, prompt_offsets, prompt_ids, output_offsets, output_ids, bias_offsets,
-      bias_ids, stop_offsets, stop_ids, eos_ids, draft_ids;
-  DeviceBuffer<uint8_t> ignore_eos, workspace;
+  PackedUpload parameters{"sampling parameters"};  // Rows' arrays, one copy a step
+  DeviceBuffer<uint8_t> workspace;
   DeviceBuffer<uint8_t> results;       // [max_rows * kResultBytesPerRow]: the step's Result arrays
   PinnedBuffer<uint8_t> results_host;  // the same, copied back in one piece
 };
@@ -170,67 +165,47 @@ StatusOr<std::unique_ptr<GpuSampler>> GpuSampler::Create(int64_t max_rows, int64
   return sampler;
 }
 
-Status GpuSampler::Upload(const Rows& rows, cudaStream_t stream) {
-  DeviceRows& d = *device_;
-  SPECD_RETURN_IF_ERROR(Put(d.temperature, rows.temperature, stream, "temperatures"));
-  SPECD_RETURN_IF_ERROR(Put(d.top_p, rows.top_p, stream, "top_p"));
-  SPECD_RETURN_IF_ERROR(Put(d.min_p, rows.min_p, stream, "min_p"));
-  SPECD_RETURN_IF_ERROR(Put(d.repetition, rows.repetition, stream, "repetition penalties"));
-  SPECD_RETURN_IF_ERROR(Put(d.presence, rows.presence, stream, "presence penalties"));
-  SPECD_RETURN_IF_ERROR(Put(d.frequency, rows.frequency, stream, "frequency penalties"));
-  SPECD_RETURN_IF_ERROR(Put(d.seed, rows.seed, stream, "seeds"));
-  SPECD_RETURN_IF_ERROR(Put(d.top_k, rows.top_k, stream, "top_k"));
-  SPECD_RETURN_IF_ERROR(Put(d.min_tokens, rows.min_tokens, stream, "min_tokens"));
-  SPECD_RETURN_IF_ERROR(Put(d.ignore_eos, rows.ignore_eos, stream, "ignore_eos"));
-  SPECD_RETURN_IF_ERROR(Put(d.prompt_offsets, rows.prompt_offsets, stream, "prompt offsets"));
-  SPECD_RETURN_IF_ERROR(Put(d.prompt_ids, rows.prompt_ids, stream, "prompt ids"));
-  SPECD_RETURN_IF_ERROR(Put(d.output_offsets, rows.output_offsets, stream, "output offsets"));
-  SPECD_RETURN_IF_ERROR(Put(d.output_ids, rows.output_ids, stream, "output ids"));
-  SPECD_RETURN_IF_ERROR(Put(d.bias_offsets, rows.bias_offsets, stream, "logit bias offsets"));
-  SPECD_RETURN_IF_ERROR(Put(d.bias_ids, rows.bias_ids, stream, "logit bias ids"));
-  SPECD_RETURN_IF_ERROR(Put(d.bias_values, rows.bias_values, stream, "logit bias values"));
-  SPECD_RETURN_IF_ERROR(Put(d.stop_offsets, rows.stop_offsets, stream, "stop offsets"));
-  SPECD_RETURN_IF_ERROR(Put(d.stop_ids, rows.stop_ids, stream, "stop ids"));
-  SPECD_RETURN_IF_ERROR(Put(d.draft_ids, rows.draft_ids, stream, "draft ids"));
-  SPECD_RETURN_IF_ERROR(Put(d.draft_probs, rows.draft_probs, stream, "draft probabilities"));
-  return Put(d.eos_ids, rows.eos_ids, stream, "eos ids");
-
+// The rows' parameters and lists into p, uploaded in one copy. Empty lists go as null offsets
+// ("every row's list is empty").
+Status GpuSampler::Upload(const Rows& rows, cudaStream_t stream, kernels::SamplingKernelParams& p) {
+  PackedUpload& up = device_->parameters;
+  up.Add(rows.temperature, &p.temperature);
+  up.Add(rows.top_p, &p.top_p);
+  up.Add(rows.min_p, &p.min_p);
+  up.Add(rows.repetition, &p.repetition_penalty);
+  up.Add(rows.presence, &p.presence_penalty);
+  up.Add(rows.frequency, &p.frequency_penalty);
+  up.Add(rows.seed, &p.seed);
+  up.Add(rows.top_k, &p.top_k);
+  up.Add(rows.min_tokens, &p.min_tokens);
+  up.Add(rows.ignore_eos, &p.ignore_eos);
+  up.Add(ListOffsets(rows.prompt_offsets, rows.prompt_ids), &p.prompt_offsets);
+  up.Add(rows.prompt_ids, &p.prompt_token_ids);
+  up.Add(ListOffsets(rows.output_offsets, rows.output_ids), &p.output_offsets);
+  up.Add(rows.output_ids, &p.output_token_ids);
+  up.Add(ListOffsets(rows.bias_offsets, rows.bias_ids), &p.logit_bias_offsets);
+  up.Add(rows.bias_ids, &p.logit_bias_token_ids);
+  up.Add(rows.bias_values, &p.logit_bias_values);
+  up.Add(ListOffsets(rows.stop_offsets, rows.stop_ids), &p.stop_token_offsets);
+  up.Add(rows.stop_ids, &p.stop_token_ids);
+  up.Add(rows.eos_ids, &p.eos_token_ids);
+  up.Add(rows.draft_ids, &p.draft_token_ids);
+  up.Add(rows.draft_probs, &p.draft_probs);
+  return up.Upload(stream);
 }
 
+// What every launch takes: the logits, the workspace and the results' places.
 kernels::SamplingKernelParams GpuSampler::KernelParams(const Rows& rows, const float* logits) const {
   const DeviceRows& d = *device_;
-  // Empty lists are not uploaded, so their offsets go as null ("every row's list is empty").
   kernels::SamplingKernelParams p;
   p.logits = logits;
   p.num_rows = static_cast<int>(rows.temperature.size());
   p.vocab = static_cast<int>(vocab_);
-  p.temperature = d.temperature.get();
-  p.seed = d.seed.get();
-  p.top_k = d.top_k.get();
-  p.top_p = d.top_p.get();
-  p.min_p = d.min_p.get();
-  p.repetition_penalty = d.repetition.get();
-  p.presence_penalty = d.presence.get();
-  p.frequency_penalty = d.frequency.get();
-  p.min_tokens = d.min_tokens.get();
-  p.ignore_eos = d.ignore_eos.get();
-  p.prompt_offsets = rows.prompt_ids.empty() ? nullptr : d.prompt_offsets.get();
-  p.prompt_token_ids = d.prompt_ids.get();
-  p.output_offsets = rows.output_ids.empty() ? nullptr : d.output_offsets.get();
-  p.output_token_ids = d.output_ids.get();
-  p.logit_bias_offsets = rows.bias_ids.empty() ? nullptr : d.bias_offsets.get();
-  p.logit_bias_token_ids = d.bias_ids.get();
-  p.logit_bias_values = d.bias_values.get();
-  p.stop_token_offsets = rows.stop_ids.empty() ? nullptr : d.stop_offsets.get();
-  p.stop_token_ids = d.stop_ids.get();
-  p.eos_token_ids = d.eos_ids.get();
   p.num_eos = static_cast<int>(rows.eos_ids.size());
   p.workspace = d.workspace.get();
   p.sampled_token_ids = ResultArray<int32_t>(d.results.get(), Result::kTokens, p.num_rows);
   p.sampled_logprobs = ResultArray<float>(d.results.get(), Result::kLogprobs, p.num_rows);
   p.sampled_ranks = ResultArray<int32_t>(d.results.get(), Result::kRanks, p.num_rows);
-  p.draft_token_ids = d.draft_ids.get();
-  p.draft_probs = rows.draft_probs.empty() ? nullptr : d.draft_probs.get();
   p.draft_accepted = ResultArray<uint8_t>(d.results.get(), Result::kAccepted, p.num_rows);
   return p;
 }
@@ -256,12 +231,12 @@ Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cud
   rows.FillOneHotDrafts(vocab_);
   const auto num_rows = static_cast<int64_t>(rows.temperature.size());
   if (num_rows > max_rows_) return InternalError("GpuSampler: more logits rows than it was sized for");
+  kernels::SamplingKernelParams p = KernelParams(rows, logits);
   if (rows.plain_greedy) {
-    SPECD_RETURN_IF_ERROR(
-        CudaStatus(kernels::LaunchGreedySampling(KernelParams(rows, logits), stream), "greedy sampling"));
+    SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGreedySampling(p, stream), "greedy sampling"));
   } else {
-    SPECD_RETURN_IF_ERROR(Upload(rows, stream));
-    SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchSampling(KernelParams(rows, logits), stream), "sampling"));
+    SPECD_RETURN_IF_ERROR(Upload(rows, stream, p));
+    SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchSampling(p, stream), "sampling"));
   }
   return Collect(batch, rows, stream, output);
 }

@@ -35,10 +35,10 @@ class GpuSampler {
 
  private:
   struct Rows;        // the kernel's per-row parameters and token lists, on the host
-  struct DeviceRows;  // the same on the device, grown as needed
+  struct DeviceRows;  // the rows' upload, the workspace and the results on the device
 
   GpuSampler(int64_t max_rows, int64_t vocab);
-  Status Upload(const Rows& rows, cudaStream_t stream);
+  Status Upload(const Rows& rows, cudaStream_t stream, kernels::SamplingKernelParams& p);
   kernels::SamplingKernelParams KernelParams(const Rows& rows, const float* logits) const;
   Status Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output);
 
