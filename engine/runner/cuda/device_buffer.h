@@ -1,5 +1,8 @@
-// DeviceBuffer<T>: one cudaMalloc'ed array, freed on destruction. Move-only. Owned by the
-// CUDA runner (engine thread).
+// CudaBuffer<T, Memory>: one array from a CUDA allocator, freed on destruction. Move-only. Owned
+// by the CUDA runner (engine thread). Two kinds:
+//   DeviceBuffer<T>  cudaMalloc'ed device memory
+//   PinnedBuffer<T>  cudaMallocHost'ed (page-locked) host memory: the host side of a copy that
+//                    must not stage through the driver (one asynchronous copy a step)
 #pragma once
 
 #include <cstddef>
@@ -13,30 +16,41 @@
 
 namespace specd {
 
-template <typename T>
-class DeviceBuffer {
+struct DeviceMemory {
+  static cudaError_t Allocate(void** data, size_t bytes) { return cudaMalloc(data, bytes); }
+  static void Free(void* data) { cudaFree(data); }
+  static std::string Describe(size_t bytes) { return "allocating " + std::to_string(bytes >> 20) + " MiB"; }
+};
+
+struct PinnedMemory {
+  static cudaError_t Allocate(void** data, size_t bytes) { return cudaMallocHost(data, bytes); }
+  static void Free(void* data) { cudaFreeHost(data); }
+  static std::string Describe(size_t bytes) { return "pinning " + std::to_string(bytes >> 10) + " KiB of host memory"; }
+};
+
+template <typename T, typename Memory>
+class CudaBuffer {
  public:
-  DeviceBuffer() = default;
-  ~DeviceBuffer() { Reset(); }
-  DeviceBuffer(DeviceBuffer&& other) noexcept { *this = std::move(other); }
-  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+  CudaBuffer() = default;
+  ~CudaBuffer() { Reset(); }
+  CudaBuffer(CudaBuffer&& other) noexcept { *this = std::move(other); }
+  CudaBuffer& operator=(CudaBuffer&& other) noexcept {
     Reset();
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
     return *this;
   }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  CudaBuffer(const CudaBuffer&) = delete;
+  CudaBuffer& operator=(const CudaBuffer&) = delete;
 
-  // RESOURCE_EXHAUSTED naming `what` and the size when the GPU is out of memory.
+  // An error naming `what` and the size when there is not that much memory.
   Status Allocate(size_t count, const std::string& what) {
     Reset();
     if (count == 0) return OkStatus();
-    const cudaError_t error = cudaMalloc(&data_, count * sizeof(T));
-    if (error != cudaSuccess) {
-      data_ = nullptr;
-      return CudaStatus(error, "allocating " + std::to_string(count * sizeof(T) >> 20) + " MiB for " + what);
-    }
+    void* data = nullptr;
+    const cudaError_t error = Memory::Allocate(&data, count * sizeof(T));
+    if (error != cudaSuccess) return CudaStatus(error, Memory::Describe(count * sizeof(T)) + " for " + what);
+    data_ = static_cast<T*>(data);
     size_ = count;
     return OkStatus();
   }
@@ -47,7 +61,7 @@ class DeviceBuffer {
 
  private:
   void Reset() {
-    if (data_ != nullptr) cudaFree(data_);
+    if (data_ != nullptr) Memory::Free(data_);
     data_ = nullptr;
     size_ = 0;
   }
@@ -55,5 +69,10 @@ class DeviceBuffer {
   T* data_ = nullptr;
   size_t size_ = 0;
 };
+
+template <typename T>
+using DeviceBuffer = CudaBuffer<T, DeviceMemory>;
+template <typename T>
+using PinnedBuffer = CudaBuffer<T, PinnedMemory>;
 
 }  // namespace specd

@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "engine/runner/cuda/packed_upload.h"
-#include "engine/runner/cuda/pinned_buffer.h"
 #include "kernels/greedy_sampling.h"
 #include "kernels/sampling.h"
 

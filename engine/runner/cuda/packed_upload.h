@@ -15,7 +15,6 @@
 
 #include "engine/base/status.h"
 #include "engine/runner/cuda/device_buffer.h"
-#include "engine/runner/cuda/pinned_buffer.h"
 
 namespace specd {
 

@@ -21,7 +21,6 @@
 
 #include "engine/base/status.h"
 #include "engine/runner/cuda/device_buffer.h"
-#include "engine/runner/cuda/pinned_buffer.h"
 #include "engine/runner/model_runner.h"
 
 namespace specd {
