@@ -7,8 +7,8 @@
 // GPU; the bench then moves every sequence T positions on, whatever was accepted, so each step
 // has the same shape). --temperature t > 0 samples at temperature t instead of greedily (the
 // sampling kernel, its parameters uploaded each step). Each step is a full ModelRunner::Execute
-// (one upload, every layer, sampling on the GPU). Steps replay CUDA graphs unless --no-cuda-graphs; two untimed steps
-// first capture them. Each B * T has a graph of its exact size, as the server captures for the
+// (one upload, every layer, sampling on the GPU). Steps replay CUDA graphs unless
+// --no-cuda-graphs; two untimed steps first capture them. Each B * T has a graph of its exact size, as the server captures for the
 // verify steps of a spec config with k = T - 1 (engine/spec/spec_config.h FullDraftStepTokens).
 // The runner's step timer (step_timer.h) gives each step's GPU time and the GPU's idle time
 // before it: the host gap between steps. Runs share the sequences, so each run
