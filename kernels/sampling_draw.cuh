@@ -44,7 +44,7 @@ struct ResidualWeights {
   }
 };
 
-__device__ __forceinline__ int NumChunks(int vocab) {
+__host__ __device__ __forceinline__ int NumChunks(int vocab) {
   const int chunk_size = ChunkSize(vocab);
   return (vocab + chunk_size - 1) / chunk_size;
 }

@@ -139,7 +139,7 @@ __device__ __forceinline__ void ForEachToken(const float* source, bool zero_row,
 //   chunk c:  | lane 0: 16 ids | lane 1: 16 ids | ... | lane 31 |  (x size / kChunkGranule)
 constexpr int kLaneRun = 16;                          // consecutive ids per lane and step
 constexpr int kChunkGranule = kLaneRun * kWarpSize;   // 512
-__device__ __forceinline__ int ChunkSize(int vocab) {
+__host__ __device__ __forceinline__ int ChunkSize(int vocab) {
   const int per_chunk = (vocab + kNumChunks - 1) / kNumChunks;
   return max(kChunkGranule, (per_chunk + kChunkGranule - 1) / kChunkGranule * kChunkGranule);
 }

@@ -21,6 +21,7 @@
 #include "engine/sampling/sampling_params.h"
 #include "engine/spec/rejection_sampler.h"
 #include "kernels/greedy_sampling.h"
+#include "kernels/plain_sampling.h"
 #include "kernels/sampling.h"
 #include "tests/gpu/sampling_refusals.h"
 
@@ -687,7 +688,7 @@ TEST_CASE("GPU sampling timings (vocab 128256)", "[gpu][sampling][timing]") {
       {"k 50 p 0.9 min-p", 0.7f, 50, 0.9f, 0.05f, false},
       {"all + penalties", 0.7f, 1000, 0.9f, 0.05f, true}};
   for (const Config& config : configs) {
-    for (const int batch : {1, 132}) {
+    for (const int batch : {1, 8, 32, 64, 96, 132}) {
       std::vector<RowCase> rows;
       for (int r = 0; r < batch; ++r) {
         RowCase row;
@@ -704,11 +705,14 @@ TEST_CASE("GPU sampling timings (vocab 128256)", "[gpu][sampling][timing]") {
       std::printf("  %-18s batch %3d: %8.1f us (graph %8.1f us)\n", config.name, batch, gpu.microseconds,
                   gpu.graph_microseconds);
       if (batch == 1) CheckAgainstCpu(rows, gpu);
-      if (config.temperature != 0.0f) continue;
-      // The same rows on the plain-greedy fast path (kernels/greedy_sampling.h).
-      const GpuOutput fast = RunOnGpu(rows, vocab, kEos, 20, kernels::LaunchGreedySampling);
-      std::printf("  %-18s batch %3d: %8.1f us (graph %8.1f us)\n", "greedy fast path", batch, fast.microseconds,
-                  fast.graph_microseconds);
+      // The same rows on a fast path where they are plain: greedy (kernels/greedy_sampling.h), or
+      // temperature and min-p only (kernels/plain_sampling.h).
+      const bool greedy = config.temperature == 0.0f;
+      if (!greedy && (config.top_k != 0 || config.top_p != 1.0f || config.penalties)) continue;
+      const GpuOutput fast =
+          RunOnGpu(rows, vocab, kEos, 20, greedy ? kernels::LaunchGreedySampling : kernels::LaunchPlainSampling);
+      std::printf("  %-18s batch %3d: %8.1f us (graph %8.1f us)\n", greedy ? "greedy fast path" : "plain fast path",
+                  batch, fast.microseconds, fast.graph_microseconds);
       if (batch == 1) CheckAgainstCpu(rows, fast);
     }
   }

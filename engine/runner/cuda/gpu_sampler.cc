@@ -1,9 +1,11 @@
 #include "engine/runner/cuda/gpu_sampler.h"
 
+#include <cmath>
 #include <vector>
 
 #include "engine/runner/cuda/packed_upload.h"
 #include "kernels/greedy_sampling.h"
+#include "kernels/plain_sampling.h"
 #include "kernels/sampling.h"
 
 namespace specd {
@@ -41,15 +43,26 @@ const std::vector<int32_t>& ListOffsets(const std::vector<int32_t>& offsets, con
   return ids.empty() ? kNone : offsets;
 }
 
-// A kernel row that is plain greedy (kernels/greedy_sampling.h): nothing but the argmax to do,
-// with parameters the sampling kernel accepts. A row verifying a draft may be: at temperature 0 the
-// draft is accepted exactly when it is the argmax (whatever its probabilities), which Collect
-// checks on the host.
+// Nothing that changes the logits applies to the row (no bias, penalties or min_tokens masking in
+// effect), and its parameters are ones the sampling kernel accepts.
+bool NothingApplied(const SamplingParams& p, size_t num_output_tokens) {
+  return p.logit_bias.empty() && p.repetition_penalty == 1.0f && p.presence_penalty == 0.0f &&
+         p.frequency_penalty == 0.0f && p.min_tokens >= 0 && static_cast<int64_t>(num_output_tokens) >= p.min_tokens &&
+         p.top_k >= 0 && p.top_p > 0.0f && p.top_p <= 1.0f && p.min_p >= 0.0f && p.min_p <= 1.0f;
+}
+
+// A kernel row that is plain greedy (kernels/greedy_sampling.h): nothing but the argmax to do. A
+// row verifying a draft may be: at temperature 0 the draft is accepted exactly when it is the
+// argmax (whatever its probabilities), which Collect checks on the host.
 bool PlainGreedy(const SamplingParams& p, size_t num_output_tokens) {
-  return p.temperature == 0.0f && p.logit_bias.empty() && p.repetition_penalty == 1.0f &&
-         p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f && p.min_tokens >= 0 &&
-         static_cast<int64_t>(num_output_tokens) >= p.min_tokens && p.top_k >= 0 && p.top_p > 0.0f &&
-         p.top_p <= 1.0f && p.min_p >= 0.0f && p.min_p <= 1.0f;
+  return p.temperature == 0.0f && NothingApplied(p, num_output_tokens);
+}
+
+// A kernel row that is a plain draw (kernels/plain_sampling.h): a finite temperature, at most min-p,
+// no draft to verify.
+bool PlainDraw(const SamplingParams& p, size_t num_output_tokens, int32_t draft) {
+  return p.temperature > 0.0f && std::isfinite(p.temperature) && p.top_k == 0 && p.top_p == 1.0f && draft < 0 &&
+         NothingApplied(p, num_output_tokens);
 }
 
 }  // namespace
@@ -67,6 +80,7 @@ struct GpuSampler::Rows {
   std::vector<int64_t> first_row;       // per sequence: its first sampled kernel row, or -1
   std::vector<int64_t> num_drafts;      // per sequence
   bool plain_greedy = true;             // every row: the greedy fast path, no parameters uploaded
+  bool plain = true;                    // every row plain greedy or a plain draw: the plain fast path
 
   void AddIdle() { Add(nullptr, 0, {}, {}, -1); }
 
@@ -113,7 +127,9 @@ struct GpuSampler::Rows {
       return greedy;
     }();
     const SamplingParams& p = params != nullptr ? *params : kGreedy;
-    plain_greedy = plain_greedy && PlainGreedy(p, output.size());
+    const bool greedy = PlainGreedy(p, output.size());
+    plain_greedy = plain_greedy && greedy;
+    plain = plain && (greedy || PlainDraw(p, output.size(), draft));
     temperature.push_back(p.temperature);
     top_p.push_back(p.top_p);
     min_p.push_back(p.min_p);
@@ -233,6 +249,9 @@ Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cud
   kernels::SamplingKernelParams p = KernelParams(rows, logits);
   if (rows.plain_greedy) {
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGreedySampling(p, stream), "greedy sampling"));
+  } else if (rows.plain) {
+    SPECD_RETURN_IF_ERROR(Upload(rows, stream, p));
+    SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchPlainSampling(p, stream), "plain sampling"));
   } else {
     SPECD_RETURN_IF_ERROR(Upload(rows, stream, p));
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchSampling(p, stream), "sampling"));
@@ -251,7 +270,7 @@ Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaS
   const int32_t* tokens = ResultArray<int32_t>(results, Result::kTokens, num_rows);
   const int32_t* ranks = ResultArray<int32_t>(results, Result::kRanks, num_rows);
   const float* logprobs = ResultArray<float>(results, Result::kLogprobs, num_rows);
-  const uint8_t* accepted = ResultArray<uint8_t>(results, Result::kAccepted, num_rows);  // unset when plain greedy
+  const uint8_t* accepted = ResultArray<uint8_t>(results, Result::kAccepted, num_rows);  // 0 on the fast paths
   output.sampled.assign(batch.sequences.size(), {});
   for (size_t s = 0; s < batch.sequences.size(); ++s) {
     if (rows.first_row[s] < 0) continue;
@@ -260,7 +279,8 @@ Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaS
       const auto r = static_cast<size_t>(rows.first_row[s] + i);
       if (tokens[r] < 0) return InvalidArgumentError("GPU sampling refused the sampling parameters of a request");
       output.sampled[s].push_back(SampledToken{.token = tokens[r], .logprob = logprobs[r], .rank = ranks[r], .top_logprobs = {}});
-      const bool draft_accepted = rows.plain_greedy ? tokens[r] == rows.draft_ids[r] : accepted[r] != 0;
+      // On the fast paths a row with a draft is greedy: accepted when it is the token.
+      const bool draft_accepted = rows.plain ? tokens[r] == rows.draft_ids[r] : accepted[r] != 0;
       if (i < rows.num_drafts[s] && !draft_accepted) break;
     }
   }

@@ -1,10 +1,12 @@
-// The greedy fast path (kernels/greedy_sampling.h) against LaunchSampling on the same rows: random
-// logits with ties for the max (within a block, across blocks, +0 and -0, +inf and FLT_MAX), NaN
-// and infinities, rows with nothing finite; batches of 1, 3 and 64 rows; vocabularies 128256,
-// 32000, 1000 and 7 (not a multiple of 4: scalar loads); logprobs and ranks on and off. Token and
-// rank must be equal, the logprob within 1e-5. Also: the path replays in a CUDA graph, and
-// GpuSampler sends a batch with one row that is not plain greedy to the sampling kernel.
-// Outputs and workspace are poisoned before each launch.
+// The sampling fast paths against LaunchSampling on the same rows: the greedy path
+// (kernels/greedy_sampling.h) and the plain path (kernels/plain_sampling.h: greedy rows and draws
+// at a temperature, with or without min-p, at random RNG positions). Random logits with ties for
+// the max (within a block, across blocks, +0 and -0, +inf and FLT_MAX), NaN and infinities, rows
+// with nothing finite; batches of 1, 3 and 64 rows; vocabularies 128256, 32000, 1000 and 7 (not a
+// multiple of 4: scalar loads); logprobs and ranks on and off. Token and rank must be equal, the
+// logprob within 1e-5. Also: both paths replay in a CUDA graph, and GpuSampler sends a batch to
+// the sampling kernel unless every row is plain. Outputs and workspace are poisoned before each
+// launch.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -21,6 +23,7 @@
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/sampling_params.h"
 #include "kernels/greedy_sampling.h"
+#include "kernels/plain_sampling.h"
 #include "kernels/sampling.h"
 #include "tests/gpu/device_array.h"
 #include "tests/gpu/sampling_refusals.h"
@@ -85,29 +88,69 @@ struct Outputs {
   std::vector<uint8_t> accepted;
 };
 
-// Every row greedy (temperature 0, nothing else given) on logits [num_rows, vocab].
-kernels::SamplingKernelParams GreedyParams(const float* logits, int num_rows, int vocab, const float* temperature,
-                                           const uint64_t* seed, void* workspace) {
-  kernels::SamplingKernelParams p;
-  p.logits = logits;
-  p.num_rows = num_rows;
-  p.vocab = vocab;
-  p.temperature = temperature;
-  p.seed = seed;
-  p.workspace = workspace;
-  return p;
+// What a plain row may have besides its logits: temperature 0 (greedy) or a draw, min-p, the seed
+// and the RNG position n (the number of output tokens, given as output_offsets).
+struct PlainRows {
+  std::vector<float> temperature, min_p;
+  std::vector<uint64_t> seed;
+  std::vector<int32_t> output_offsets;  // [rows + 1]; the ids are never read
+};
+
+PlainRows GreedyRows(int num_rows) {
+  return {std::vector<float>(num_rows, 0.0f), std::vector<float>(num_rows, 0.0f), std::vector<uint64_t>(num_rows, 7),
+          std::vector<int32_t>(num_rows + 1, 0)};
 }
 
+// Row r: greedy every fourth row, else a temperature in [0.3, 3] (min-p 0.1 every third row);
+// random seeds and positions.
+PlainRows RandomPlainRows(std::mt19937_64& rng, int num_rows) {
+  PlainRows rows;
+  rows.output_offsets.push_back(0);
+  for (int r = 0; r < num_rows; ++r) {
+    rows.temperature.push_back(r % 4 == 3 ? 0.0f : std::uniform_real_distribution<float>(0.3f, 3.0f)(rng));
+    rows.min_p.push_back(r % 3 == 1 ? 0.1f : 0.0f);
+    rows.seed.push_back(rng());
+    rows.output_offsets.push_back(rows.output_offsets.back() + std::uniform_int_distribution<int32_t>(0, 40)(rng));
+  }
+  return rows;
+}
+
+// The rows' parameters on the device.
+struct DeviceRows {
+  explicit DeviceRows(const PlainRows& rows)
+      : temperature(rows.temperature), min_p(rows.min_p), seed(rows.seed), output_offsets(rows.output_offsets),
+        output_ids(std::vector<int32_t>(std::max(rows.output_offsets.back(), 1), 0)) {}
+
+  // Logits [num_rows, vocab] with these rows' parameters.
+  kernels::SamplingKernelParams Params(const float* logits, int vocab, void* workspace) const {
+    kernels::SamplingKernelParams p;
+    p.logits = logits;
+    p.num_rows = static_cast<int>(temperature.size());
+    p.vocab = vocab;
+    p.temperature = temperature.get();
+    p.min_p = min_p.get();
+    p.seed = seed.get();
+    p.output_offsets = output_offsets.get();
+    p.output_token_ids = output_ids.get();
+    p.workspace = workspace;
+    return p;
+  }
+
+  DeviceArray<float> temperature, min_p;
+  DeviceArray<uint64_t> seed;
+  DeviceArray<int32_t> output_offsets, output_ids;
+};
+
 // One launch with poisoned outputs and workspace; logprobs, ranks and acceptances only when asked.
-Outputs Run(Launcher launch, const std::vector<float>& logits, int num_rows, int vocab, bool with_logprobs) {
-  const DeviceArray<float> d_logits(logits), temperature(std::vector<float>(num_rows, 0.0f));
-  const DeviceArray<uint64_t> seed(std::vector<uint64_t>(num_rows, 7));
+Outputs Run(Launcher launch, const std::vector<float>& logits, const PlainRows& rows, int vocab, bool with_logprobs) {
+  const int num_rows = static_cast<int>(rows.temperature.size());
+  const DeviceArray<float> d_logits(logits);
+  const DeviceRows d_rows(rows);
   auto workspace = DeviceArray<uint8_t>::Poisoned(kernels::SamplingWorkspaceBytes(num_rows, vocab));
   auto tokens = DeviceArray<int32_t>::Poisoned(num_rows), ranks = DeviceArray<int32_t>::Poisoned(num_rows);
   auto logprobs = DeviceArray<float>::Poisoned(num_rows);
   auto accepted = DeviceArray<uint8_t>::Poisoned(num_rows);
-  kernels::SamplingKernelParams p =
-      GreedyParams(d_logits.get(), num_rows, vocab, temperature.get(), seed.get(), workspace.get());
+  kernels::SamplingKernelParams p = d_rows.Params(d_logits.get(), vocab, workspace.get());
   p.sampled_token_ids = tokens.get();
   if (with_logprobs) {
     p.sampled_logprobs = logprobs.get();
@@ -148,7 +191,19 @@ void CheckSame(const Outputs& fast, const Outputs& reference, int vocab) {
   CHECK(mismatches == 0);
 }
 
-TEST_CASE("Greedy fast path matches the sampling kernel", "[gpu][sampling][greedy]") {
+// Logits [num_rows, vocab] of GreedyRow variants first + r.
+std::vector<float> Logits(std::mt19937_64& rng, int num_rows, int vocab, int first) {
+  std::vector<float> logits;
+  for (int r = 0; r < num_rows; ++r) {
+    const std::vector<float> row = GreedyRow(rng, vocab, first + r);
+    logits.insert(logits.end(), row.begin(), row.end());
+  }
+  return logits;
+}
+
+// Every configuration: the fast path against LaunchSampling on rows of every GreedyRow variant,
+// greedy rows or RandomPlainRows.
+void CheckAgainstSamplingKernel(Launcher fast_path, bool random_rows) {
   const int vocab = GENERATE(128256, 32000, 1000, 7);
   const int num_rows = GENERATE(1, 3, 64);
   const bool with_logprobs = GENERATE(true, false);
@@ -158,33 +213,58 @@ TEST_CASE("Greedy fast path matches the sampling kernel", "[gpu][sampling][greed
   const int batches = num_rows >= kNumVariants ? 1 : kNumVariants;
   for (int batch = 0; batch < batches; ++batch) {
     CAPTURE(batch);
-    std::vector<float> logits;
-    for (int r = 0; r < num_rows; ++r) {
-      const std::vector<float> row = GreedyRow(rng, vocab, batch + r);
-      logits.insert(logits.end(), row.begin(), row.end());
-    }
-    const Outputs reference = Run(kernels::LaunchSampling, logits, num_rows, vocab, with_logprobs);
-    const Outputs fast = Run(kernels::LaunchGreedySampling, logits, num_rows, vocab, with_logprobs);
+    const std::vector<float> logits = Logits(rng, num_rows, vocab, batch);
+    const PlainRows rows = random_rows ? RandomPlainRows(rng, num_rows) : GreedyRows(num_rows);
+    const Outputs reference = Run(kernels::LaunchSampling, logits, rows, vocab, with_logprobs);
+    const Outputs fast = Run(fast_path, logits, rows, vocab, with_logprobs);
     CheckSame(fast, reference, vocab);
   }
 }
 
-TEST_CASE("Greedy fast path refuses bad arguments", "[gpu][sampling][greedy]") {
-  testing::CheckSharedSamplingRefusals(kernels::LaunchGreedySampling);
+TEST_CASE("Greedy fast path matches the sampling kernel", "[gpu][sampling][greedy]") {
+  CheckAgainstSamplingKernel(kernels::LaunchGreedySampling, false);
 }
 
-TEST_CASE("Greedy fast path replays in a CUDA graph", "[gpu][sampling][greedy]") {
+TEST_CASE("Plain fast path matches the sampling kernel", "[gpu][sampling][plain]") {
+  CheckAgainstSamplingKernel(kernels::LaunchPlainSampling, true);
+}
+
+// The comparisons above could pass on argmax tokens alone where both kernels drew the max: here most
+// draws must be below it.
+TEST_CASE("Plain fast path draws below the max at a temperature", "[gpu][sampling][plain]") {
+  const int vocab = 32000, num_rows = 64;
+  std::mt19937_64 rng(77);
+  const std::vector<float> logits = Logits(rng, num_rows, vocab, 0);
+  PlainRows rows = RandomPlainRows(rng, num_rows);
+  std::fill(rows.temperature.begin(), rows.temperature.end(), 1.5f);
+  std::fill(rows.min_p.begin(), rows.min_p.end(), 0.0f);
+  const Outputs fast = Run(kernels::LaunchPlainSampling, logits, rows, vocab, true);
+  CheckSame(fast, Run(kernels::LaunchSampling, logits, rows, vocab, true), vocab);
+  // Variants 0, 4 and 7 (3 / 8 of the rows) put many tokens within a few units of a lone max: at
+  // T = 1.5 most of their draws are not the argmax. An argmax-only path would give none.
+  const auto below = std::count_if(fast.ranks.begin(), fast.ranks.end(), [](int32_t rank) { return rank > 1; });
+  CHECK(below >= num_rows / 8);
+}
+
+TEST_CASE("Greedy and plain fast paths refuse bad arguments", "[gpu][sampling][greedy][plain]") {
+  testing::CheckSharedSamplingRefusals(kernels::LaunchGreedySampling);
+  testing::CheckSharedSamplingRefusals(kernels::LaunchPlainSampling);
+}
+
+TEST_CASE("Greedy and plain fast paths replay in a CUDA graph", "[gpu][sampling][greedy][plain]") {
+  const bool plain = GENERATE(false, true);
+  CAPTURE(plain);
+  const Launcher fast_path = plain ? kernels::LaunchPlainSampling : kernels::LaunchGreedySampling;
   const int vocab = 128256;
   const int num_rows = 3;
   std::mt19937_64 rng(99);
+  const PlainRows rows = plain ? RandomPlainRows(rng, num_rows) : GreedyRows(num_rows);
+  const DeviceRows d_rows(rows);
   auto logits = DeviceArray<float>::Poisoned(static_cast<size_t>(num_rows) * vocab);
-  const DeviceArray<float> temperature(std::vector<float>(num_rows, 0.0f));
-  const DeviceArray<uint64_t> seed(std::vector<uint64_t>(num_rows, 7));
   auto workspace = DeviceArray<uint8_t>::Poisoned(kernels::SamplingWorkspaceBytes(num_rows, vocab));
   auto tokens = DeviceArray<int32_t>::Poisoned(num_rows), ranks = DeviceArray<int32_t>::Poisoned(num_rows);
   auto logprobs = DeviceArray<float>::Poisoned(num_rows);
-  kernels::SamplingKernelParams p =
-      GreedyParams(logits.get(), num_rows, vocab, temperature.get(), seed.get(), workspace.get());
+  kernels::SamplingKernelParams p = d_rows.Params(logits.get(), vocab, workspace.get());
   p.sampled_token_ids = tokens.get();
   p.sampled_logprobs = logprobs.get();
   p.sampled_ranks = ranks.get();
@@ -192,23 +272,19 @@ TEST_CASE("Greedy fast path replays in a CUDA graph", "[gpu][sampling][greedy]")
   REQUIRE(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) == cudaSuccess);
   cudaGraph_t graph = nullptr;
   REQUIRE(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) == cudaSuccess);
-  REQUIRE(kernels::LaunchGreedySampling(p, stream) == cudaSuccess);
+  REQUIRE(fast_path(p, stream) == cudaSuccess);
   REQUIRE(cudaStreamEndCapture(stream, &graph) == cudaSuccess);
   cudaGraphExec_t exec = nullptr;
   REQUIRE(cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess);
   // New logits each replay, the workspace as the last replay left it.
   for (int replay = 0; replay < 3; ++replay) {
     CAPTURE(replay);
-    std::vector<float> host;
-    for (int r = 0; r < num_rows; ++r) {
-      const std::vector<float> row = GreedyRow(rng, vocab, replay + r);
-      host.insert(host.end(), row.begin(), row.end());
-    }
+    const std::vector<float> host = Logits(rng, num_rows, vocab, replay);
     REQUIRE(cudaMemcpy(logits.get(), host.data(), logits.Bytes(), cudaMemcpyHostToDevice) == cudaSuccess);
     REQUIRE(cudaGraphLaunch(exec, stream) == cudaSuccess);
     REQUIRE(cudaStreamSynchronize(stream) == cudaSuccess);
     const Outputs replayed{tokens.ToHost(), ranks.ToHost(), logprobs.ToHost(), std::vector<uint8_t>(num_rows, 0)};
-    CheckSame(replayed, Run(kernels::LaunchSampling, host, num_rows, vocab, true), vocab);
+    CheckSame(replayed, Run(kernels::LaunchSampling, host, rows, vocab, true), vocab);
   }
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
@@ -218,12 +294,13 @@ TEST_CASE("Greedy fast path replays in a CUDA graph", "[gpu][sampling][greedy]")
 // ---- GpuSampler's choice -----------------------------------------------------------------------
 
 // Three sequences, one logits row each; the middle one's parameters by variant: 0 plain greedy
-// (min_tokens already reached), else one thing that needs the sampling kernel. Every row must be
-// the CPU Sampler's, and for variants > 0 the middle row's CPU rank is > 1 (for temperature 0.7:
-// the first seed that draws the runner-up): the fast path (rank 1) cannot pass.
-TEST_CASE("GpuSampler takes the greedy fast path only when every row is plain greedy", "[gpu][sampling][greedy]") {
+// (min_tokens already reached); 1 and 7 plain draws (temperature 0.7, 7 with min-p: the plain fast
+// path); else one thing that needs the sampling kernel (6: top-k). Every row must be the CPU
+// Sampler's, and for variants > 0 the middle row's CPU rank is > 1 (with a temperature: the first
+// seed that draws the runner-up): the greedy fast path (rank 1) cannot pass.
+TEST_CASE("GpuSampler gives the CPU Sampler's tokens on every path", "[gpu][sampling][greedy][plain]") {
   const int vocab = 1000;
-  const int variant = GENERATE(0, 1, 2, 3, 4, 5);
+  const int variant = GENERATE(0, 1, 2, 3, 4, 5, 6, 7);
   CAPTURE(variant);
   std::mt19937_64 rng(4321u + variant);
   std::vector<float> logits;
@@ -248,6 +325,8 @@ TEST_CASE("GpuSampler takes the greedy fast path only when every row is plain gr
     case 3: p.min_tokens = 4; p.stop_token_ids = {favourite}; break;
     case 4: p.repetition_penalty = 2.0f; prompts[1].push_back(favourite); break;
     case 5: p.presence_penalty = 2.0f; outputs[1].push_back(favourite); break;
+    case 6: p.temperature = 0.7f; p.top_k = 5; middle[runner_up] = 29.9f; break;
+    case 7: p.temperature = 0.7f; p.min_p = 0.5f; middle[runner_up] = 29.9f; break;  // w(runner-up) 0.87
     default: break;
   }
 
@@ -263,7 +342,7 @@ TEST_CASE("GpuSampler takes the greedy fast path only when every row is plain gr
     row.output_token_ids = outputs[r];
     row.eos_token_ids = eos;
     cpu.push_back(Sampler::Sample(row));
-    while (r == 1 && variant == 1 && cpu.back().rank == 1) {
+    while (r == 1 && params[r].temperature > 0.0f && cpu.back().rank == 1) {
       ++row.seed;
       cpu.back() = Sampler::Sample(row);
     }
@@ -292,9 +371,12 @@ TEST_CASE("GpuSampler takes the greedy fast path only when every row is plain gr
 }
 
 // Greedy requests verifying k drafts, request r's first r drafts the argmax of their rows and the
-// next one not: GpuSampler's fast path (no kernel reads a draft) emits VerifyDrafts' tokens, the
-// accepted drafts and then the correction, or all k and the bonus token.
-TEST_CASE("GpuSampler verifies greedy drafts on the fast path as VerifyDrafts does", "[gpu][sampling][greedy]") {
+// next one not: GpuSampler's fast paths (no kernel reads a draft) emit VerifyDrafts' tokens, the
+// accepted drafts and then the correction, or all k and the bonus token. With a request drawing at
+// temperature 1 after them, the batch takes the plain fast path instead of the greedy one.
+TEST_CASE("GpuSampler verifies greedy drafts on the fast paths as VerifyDrafts does", "[gpu][sampling][greedy][plain]") {
+  const bool with_draw = GENERATE(false, true);
+  CAPTURE(with_draw);
   const int vocab = 1000, k = 4;
   std::mt19937_64 rng(2468u);
   std::uniform_int_distribution<int32_t> any_token(0, vocab - 1);
@@ -333,13 +415,28 @@ TEST_CASE("GpuSampler verifies greedy drafts on the fast path as VerifyDrafts do
                                .output_token_ids = output_so_far, .eos_token_ids = eos};
     batch.sequences.push_back(seq);
   }
-  auto sampler = GpuSampler::Create((k + 1) * (k + 1), vocab);
+  const SamplingParams draw;  // temperature 1, nothing else
+  const std::vector<int32_t> last_token = {3};
+  if (with_draw) {
+    const std::vector<float> row = GreedyRow(rng, vocab, 0);
+    logits.insert(logits.end(), row.begin(), row.end());
+    ScheduledSequence seq;
+    seq.token_ids = last_token;
+    seq.logits_indices = {0};
+    seq.sampling = SamplingRow{.logits = {}, .params = &draw, .seed = 55, .prompt_token_ids = prompt,
+                               .output_token_ids = output_so_far, .eos_token_ids = eos};
+    batch.sequences.push_back(seq);
+    SamplingRow cpu_row = *seq.sampling;
+    cpu_row.logits = std::span<const float>(logits).last(vocab);
+    expected.push_back({Sampler::Sample(cpu_row)});
+  }
+  auto sampler = GpuSampler::Create((k + 1) * (k + 1) + 1, vocab);
   REQUIRE(sampler.ok());
   const DeviceArray<float> d_logits(logits);
   ModelOutput output;
   REQUIRE((*sampler)->Sample(batch, d_logits.get(), nullptr, output).ok());
-  REQUIRE(output.sampled.size() == static_cast<size_t>(k + 1));
-  for (int r = 0; r <= k; ++r) {
+  REQUIRE(output.sampled.size() == expected.size());
+  for (size_t r = 0; r < expected.size(); ++r) {
     CAPTURE(r);
     REQUIRE(output.sampled[r].size() == expected[r].size());
     for (size_t i = 0; i < expected[r].size(); ++i) {

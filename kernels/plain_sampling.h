@@ -1,0 +1,33 @@
+// The plain-sampling fast path of GPU sampling (sampling.h): a batch whose every row is plain gets
+// the tokens and ranks LaunchSampling gives it, from several thread blocks per row instead of one.
+// At temperature 1 and vocab 128256 (the Llama-3.2-1B shape) LaunchSampling's one block per row
+// cost ~125 us of a 1.2 ms decode step on an H100, issue-bound on the double-precision weights.
+//
+// A plain row is either plain greedy (greedy_sampling.h's promise) or a plain draw: temperature
+// T > 0 (finite), min_p in [0, 1], and nothing else applied: no logit bias, repetition penalty 1,
+// presence and frequency penalties 0, no min_tokens masking in effect, top_k 0, top_p 1, no draft
+// to verify. That is the caller's promise (the host knows each row's parameters). A draw row's
+// token is sampler.cc's: the inverse-CDF draw with Sampler::Uniform(seed, n, 0) over the exact
+// 80-bit masses of w = exp((l - l_max) / T) (kept when w >= min_p), which do not depend on how the
+// row is split; a greedy row's is the argmax. Rank and logprob are of the raw row, as
+// LaunchSampling's; the logprob's log-normalizer is summed in another fixed order (within ~1e-7).
+// draft_accepted is written 0: greedy rows' drafts are compared on the host (GpuSampler).
+//
+// Deterministic (fixed reduction orders; integer sums), stateless between launches (graph
+// replays need no reset). Launches with programmatic dependent launch (pdl.cuh).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "kernels/sampling.h"
+
+namespace specd::kernels {
+
+// Reads logits, num_rows, vocab, temperature, seed, min_p (or null: 0) and output_offsets (or null:
+// every row at n = 0) and the workspace (SamplingWorkspaceBytes(num_rows, vocab)); writes the
+// outputs as LaunchGreedySampling does. The other parameter arrays are not read: every row must be
+// plain (above). Refusals as LaunchSampling's for the arrays it reads; num_rows == 0 launches
+// nothing.
+cudaError_t LaunchPlainSampling(const SamplingKernelParams& params, cudaStream_t stream);
+
+}  // namespace specd::kernels
