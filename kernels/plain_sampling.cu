@@ -5,66 +5,105 @@
 //
 //   row r:     | span 0: chunks 0..7 | span 1: chunks 8..15 | ... | span s-1 (partial) |
 //   stats:       block r*s + 0         r*s + 1                    -> RowPart [rows, s]: sanitized
-//                                                                    max (lowest id), finite count
-//   masses:      block r*s + 0         r*s + 1                    -> per chunk: exact mass (draw
-//                (each reduces the row's RowParts first)             rows), log-normalizer terms
+//                                                                    max (lowest id), min, count
+//   masses:      block r*s + 0         r*s + 1                    -> per chunk: exact mass, terms
+//                (each reduces the row's RowParts first)             of the log-normalizer
+//   cut:         block r*s + 0         r*s + 1                    (top-p rows; launched when a
+//                                                                    row has top-p)
 //   draw:      block r (1024 threads): the chunk masses into LaunchSampling's shared state,
 //              DrawFromChunks, then the rank of the token (one sweep) and the logprob
 //
-// Greedy rows skip the masses' weights and the draw: their token is the argmax.
+// A top-p row follows LaunchSampling's TopPFastPath, its passes spread over the spans: the masses
+// pass also sums S (exact, per chunk) and an fp32 histogram of the mass over logit bins (into the
+// row's workspace: atomics, so its low bits vary, which only moves the band below); the cut pass
+// picks the bins [lo, hi] around p * S, sums the mass A of the bins before them (per chunk) and
+// gathers their tokens; the draw block sorts those, finds the cut exactly (CutAmongCandidates) and
+// draws. When the band holds more than kGatherCapacity tokens or misses the cut, the draw block
+// runs LaunchSampling's Select and ChunkSums itself (one block, exact, slow). Greedy rows skip the
+// weights and the draw: their token is the argmax.
 #include "kernels/plain_sampling.h"
 
+#include <type_traits>
+
 #include "kernels/pdl.cuh"
-#include "kernels/sampling_draw.cuh"
+#include "kernels/sampling_select.cuh"
+#include "kernels/sampling_top_p.cuh"
 
 namespace specd::kernels {
 namespace {
 
-constexpr int kSpanChunks = 8;                     // draw chunks a stats / masses block covers
+constexpr int kSpanChunks = 8;                         // draw chunks a stats / masses / cut block covers
 constexpr int kSpanThreads = kSpanChunks * kWarpSize;  // a warp a chunk
+constexpr int kSpanWarps = kSpanChunks;
+constexpr int kBinsPerThread = kNumBins / kSpanThreads;
 
 // A span's stats, or the whole row's.
 struct RowPart {
-  ArgMax best;  // sanitized max and its lowest id; value -inf: nothing finite
-  int finite;   // tokens with a finite (sanitized) logit
+  ArgMax best;       // sanitized max and its lowest id; value -inf: nothing finite
+  float min_finite;  // inf: nothing finite
+  int finite;        // tokens with a finite (sanitized) logit
 };
 
-// The workspace: [rows, chunks] chunk masses (hi, lo limbs), then [rows, chunks] log-normalizer
-// partial sums, then [rows, spans] RowParts (8-byte members first).
+// The workspace, each array [rows, n]: per chunk the draw's masses (the kept tokens' chunk sums),
+// top-p's S and A shares and the log-normalizer terms; per row top-p's candidate keys, its mass
+// histogram and candidate count; per span the RowParts. 8-byte members first.
 struct Workspace {
   Mass* masses;
+  Mass* totals;
+  Mass* aheads;
   double* log_normalizer;
+  u64* keys;              // [kGatherCapacity]
+  float* bin_mass;        // [kNumBins]
+  unsigned* bin_count;    // [kNumBins]
+  int* num_keys;          // [1]
   RowPart* parts;
 };
 
 __host__ __device__ int NumSpans(int vocab) { return (NumChunks(vocab) + kSpanChunks - 1) / kSpanChunks; }
 
-__host__ __device__ size_t WorkspaceBytes(int num_rows, int vocab) {
-  const size_t rows = static_cast<size_t>(num_rows);
-  return rows * NumChunks(vocab) * (sizeof(Mass) + sizeof(double)) + rows * NumSpans(vocab) * sizeof(RowPart);
+// Bytes of the workspace, and (layout) where each array starts.
+__host__ __device__ size_t Carve(int num_rows, int vocab, Workspace* layout, char* base) {
+  const size_t rows = static_cast<size_t>(num_rows), chunks = NumChunks(vocab);
+  size_t offset = 0;
+  const auto take = [&](auto** array, size_t count) {
+    if (layout != nullptr) *array = reinterpret_cast<std::remove_reference_t<decltype(**array)>*>(base + offset);
+    offset += rows * count * sizeof(**array);
+  };
+  Workspace unused;
+  Workspace& w = layout != nullptr ? *layout : unused;
+  take(&w.masses, chunks);
+  take(&w.totals, chunks);
+  take(&w.aheads, chunks);
+  take(&w.log_normalizer, chunks);
+  take(&w.keys, kGatherCapacity);
+  take(&w.bin_mass, kNumBins);
+  take(&w.bin_count, kNumBins);
+  take(&w.num_keys, 1);
+  take(&w.parts, NumSpans(vocab));
+  return offset;
 }
 
 __device__ Workspace Layout(const SamplingKernelParams& p) {
-  auto* bytes = static_cast<char*>(p.workspace);
-  const size_t rows = static_cast<size_t>(p.num_rows);
   Workspace w;
-  w.masses = reinterpret_cast<Mass*>(bytes);
-  bytes += rows * NumChunks(p.vocab) * sizeof(Mass);
-  w.log_normalizer = reinterpret_cast<double*>(bytes);
-  bytes += rows * NumChunks(p.vocab) * sizeof(double);
-  w.parts = reinterpret_cast<RowPart*>(bytes);
+  Carve(p.num_rows, p.vocab, &w, static_cast<char*>(p.workspace));
   return w;
 }
 
-__device__ RowPart Better(RowPart a, RowPart b) { return {BetterArgMax(a.best, b.best), a.finite + b.finite}; }
+__device__ RowPart Better(RowPart a, RowPart b) {
+  return {BetterArgMax(a.best, b.best), fminf(a.min_finite, b.min_finite), a.finite + b.finite};
+}
 
-__device__ RowPart ShflXor(RowPart v, int o) { return {ShflXor(v.best, o), ShflXor(v.finite, o)}; }
+__device__ RowPart ShflXor(RowPart v, int o) {
+  return {ShflXor(v.best, o), ShflXor(v.min_finite, o), ShflXor(v.finite, o)};
+}
+
+constexpr RowPart kNoPart{{-kInf, INT_MAX}, kInf, 0};
 
 // The row's stats from its spans' parts (every lane of the warp gets them; the result does not
-// depend on the order: max with lowest id, integer count).
+// depend on the order: max with lowest id, min, integer count).
 __device__ RowPart ReduceRowParts(const Workspace& w, int row, int spans) {
   const RowPart* parts = w.parts + static_cast<size_t>(row) * spans;  // [spans]
-  RowPart whole{{-kInf, INT_MAX}, 0};
+  RowPart whole = kNoPart;
   for (int s = Lane(); s < spans; s += kWarpSize) whole = Better(whole, parts[s]);
   for (int o = kWarpSize / 2; o > 0; o /= 2) whole = Better(whole, ShflXor(whole, o));
   return whole;
@@ -75,21 +114,43 @@ __device__ RowPart ReduceRowParts(const Workspace& w, int row, int spans) {
 struct RowFacts {
   bool zero_row;
   float l_max;
+  float l_min_finite;
   int argmax;
 };
 
 __device__ RowFacts Facts(const RowPart& whole) {
-  if (whole.finite == 0) return {true, 0.0f, 0};
-  return {false, whole.best.value, whole.best.index};
+  if (whole.finite == 0) return {true, 0.0f, 0.0f, 0};
+  return {false, whole.best.value, whole.min_finite, whole.best.index};
 }
 
-// The draw's final weights of a plain row: temperature and min-p only.
-__device__ FinalWeights PlainWeights(const SamplingKernelParams& p, int row, float l_max, const double* table) {
-  const double temperature = p.temperature[row];
-  const Weigher weigh{l_max, temperature, __drcp_rn(temperature), table,
-                      __double2float_rd(l_max + kSkipExponent * temperature)};
-  const double min_p = p.min_p != nullptr ? p.min_p[row] : 0.0f;
-  return FinalWeights{weigh, -kInf, false, 0.0f, 0, min_p};
+// A row's draw parameters (top_p 1: a plain draw).
+struct DrawParams {
+  float temperature;
+  float top_p;
+  double min_p;
+};
+
+__device__ DrawParams RowDrawParams(const SamplingKernelParams& p, int row) {
+  return {p.temperature[row], p.top_p != nullptr ? p.top_p[row] : 1.0f, p.min_p != nullptr ? p.min_p[row] : 0.0};
+}
+
+__device__ Weigher RowWeigher(const DrawParams& d, float l_max, const double* table) {
+  const double temperature = d.temperature;
+  return Weigher{l_max, temperature, __drcp_rn(temperature), table,
+                 __double2float_rd(l_max + kSkipExponent * temperature)};
+}
+
+// The lowest logit top-p's bins span (SamplingKernel's map_lo without top-k).
+__device__ double MapLo(const RowFacts& facts, const Weigher& weigh) {
+  return fmax(static_cast<double>(facts.l_min_finite), weigh.l_max - kMassRangeInTemperatures * weigh.temperature);
+}
+
+// Top-p's bins, as TopPFastPath maps them: linear in the logit over [map_lo, l_max].
+__device__ FastBins TopPBins(const RowFacts& facts, const Weigher& weigh) {
+  const float span = static_cast<float>(weigh.l_max - MapLo(facts, weigh));
+  float scale = span > 0.0f ? static_cast<float>(kNumBins) / span : 0.0f;
+  if (!(scale < INFINITY)) scale = 0.0f;  // everything in bin 0: too many candidates, Select
+  return FastBins{static_cast<float>(weigh.l_max), scale};
 }
 
 __device__ void LoadExpTable(double* table /* [2 * kExpTableSize] */) {
@@ -99,62 +160,218 @@ __device__ void LoadExpTable(double* table /* [2 * kExpTableSize] */) {
   }
 }
 
-// Block b = row * spans + span: the span's RowPart.
+__device__ size_t At(int row, int count, int i) { return static_cast<size_t>(row) * count + i; }
+
+// Block b = row * spans + span: the span's RowPart. Span 0 also clears the row's top-p histogram
+// and candidate count.
 __global__ void __launch_bounds__(kSpanThreads) PlainStatsKernel(SamplingKernelParams p, int spans) {
-  __shared__ RowPart reduce[kSpanChunks];
+  __shared__ RowPart reduce[kSpanWarps];
   AllowDependentLaunch();
   const int row = static_cast<int>(blockIdx.x) / spans;
-  const int chunk = static_cast<int>(blockIdx.x) % spans * kSpanChunks + Warp();
+  const int span = static_cast<int>(blockIdx.x) % spans;
+  const int chunk = span * kSpanChunks + Warp();
   const RowView raw{p.logits + static_cast<size_t>(row) * p.vocab, false};  // [vocab]
   WaitForPrerequisites();
-  RowPart part{{-kInf, INT_MAX}, 0};
+  const Workspace w = Layout(p);
+  if (span == 0) {
+    for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) {
+      w.bin_mass[At(row, kNumBins, b)] = 0.0f;
+      w.bin_count[At(row, kNumBins, b)] = 0;
+    }
+    if (threadIdx.x == 0) w.num_keys[row] = 0;
+  }
+  RowPart part = kNoPart;
   if (chunk < NumChunks(p.vocab)) {
     ForEachInChunk(raw, chunk, ChunkSize(p.vocab), p.vocab, [&](int t, float l) {
       if (l > part.best.value) part.best = {l, t};  // ids come in increasing order: the lowest wins
-      part.finite += l > -kInf ? 1 : 0;
+      if (l > -kInf) {
+        ++part.finite;
+        part.min_finite = fminf(part.min_finite, l);
+      }
     });
   }
-  part = BlockReduce<kSpanChunks>(part, [](RowPart a, RowPart b) { return Better(a, b); }, reduce);
-  if (threadIdx.x == 0) Layout(p).parts[blockIdx.x] = part;
+  part = BlockReduce<kSpanWarps>(part, [](RowPart a, RowPart b) { return Better(a, b); }, reduce);
+  if (threadIdx.x == 0) w.parts[blockIdx.x] = part;
 }
 
-// Block b = row * spans + span, warp = one chunk: the chunk's exact mass (draw rows) and its terms
-// of the raw row's log-normalizer sum exp(x - x_max), x_max = l_max (the row is unprocessed).
+// The warp's sums over chunk `chunk` into `at` (lane 0).
+__device__ void StoreChunkMass(Mass* at, u64 hi, u64 lo) {
+  hi = WarpSum(hi);
+  lo = WarpSum(lo);
+  if (Lane() == 0) *at = {hi, lo};
+}
+
+// Block b = row * spans + span, warp = one chunk: the chunk's log-normalizer terms (x_max = l_max:
+// the row is unprocessed) and, for draws, its exact mass: with min-p (a plain draw: the draw's
+// chunk sums), or S's share and the fp32 histogram (top-p). kTopP: some row may have top-p (the
+// launch has a top_p array); without it the kernel carries no histogram (H100, 132 rows at
+// temperature 1: 152 us for the three kernels against 186 with it and the cut kernel).
+template <bool kTopP>
 __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelParams p, int spans) {
   __shared__ double table[2 * kExpTableSize];
+  __shared__ ApproxHistogram histogram[1];  // used with kTopP only
   LoadExpTable(table);
   AllowDependentLaunch();
   const int row = static_cast<int>(blockIdx.x) / spans;
   const int chunk = static_cast<int>(blockIdx.x) % spans * kSpanChunks + Warp();
-  const bool draw = p.temperature[row] != 0.0f;  // the step's upload: no need to wait for it
+  const DrawParams d = RowDrawParams(p, row);  // the step's upload: no need to wait for it
+  const bool top_p = kTopP && d.temperature != 0.0f && d.top_p < 1.0f;
+  if (top_p) {
+    for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) {
+      histogram->count[b] = 0;
+      histogram->mass[b] = 0.0f;
+    }
+  }
   __syncthreads();
   WaitForPrerequisites();
   const Workspace w = Layout(p);
   const RowFacts facts = Facts(ReduceRowParts(w, row, spans));
-  if (chunk >= NumChunks(p.vocab)) return;
   const RowView view{p.logits + static_cast<size_t>(row) * p.vocab, facts.zero_row};
   const double x_max = facts.l_max;
+  const int chunks = NumChunks(p.vocab);
+  const Weigher weigh = RowWeigher(d, facts.l_max, table);
+  const FastBins bin_of = TopPBins(facts, weigh);
+  const float l_max = facts.l_max, inv_temperature = static_cast<float>(weigh.inv_temperature);
+  const FinalWeights plain{weigh, -kInf, false, 0.0f, 0, d.min_p};
   u64 hi = 0, lo = 0;
   double log_normalizer = 0.0;
-  if (draw) {
-    const FinalWeights weights = PlainWeights(p, row, facts.l_max, table);
+  if (chunk < chunks) {
     ForEachInChunk(view, chunk, ChunkSize(p.vocab), p.vocab, [&](int t, float l) {
-      const Mass m = weights(t, l);
-      hi += m.hi;
-      lo += m.lo;
       log_normalizer += LogNormalizerTerm(l, x_max);
+      if (d.temperature == 0.0f) return;
+      if (!top_p) {
+        const Mass m = plain(t, l);
+        hi += m.hi;
+        lo += m.lo;
+        return;
+      }
+      if (!(l > -kInf)) return;
+      if (l >= weigh.no_mass_below) {  // S: top-p's total, before min-p
+        const Mass m = ToMass(weigh(l));
+        hi += m.hi;
+        lo += m.lo;
+      }
+      const float approx = (l - l_max) * inv_temperature;  // TopPFastPath's first pass
+      if (approx < kApproxNoMass) return;
+      const int b = bin_of(l);
+      atomicAdd(&histogram->count[b], 1u);
+      atomicAdd(&histogram->mass[b], __expf(approx));
     });
-  } else {
-    ForEachInChunk(view, chunk, ChunkSize(p.vocab), p.vocab,
-                   [&](int, float l) { log_normalizer += LogNormalizerTerm(l, x_max); });
+    StoreChunkMass(&(top_p ? w.totals : w.masses)[At(row, chunks, chunk)], hi, lo);
+    log_normalizer = WarpSum(log_normalizer);
+    if (Lane() == 0) w.log_normalizer[At(row, chunks, chunk)] = log_normalizer;
   }
-  hi = WarpSum(hi);
-  lo = WarpSum(lo);
-  log_normalizer = WarpSum(log_normalizer);
-  if (Lane() != 0) return;
-  const size_t at = static_cast<size_t>(row) * NumChunks(p.vocab) + chunk;
-  w.masses[at] = {hi, lo};
-  w.log_normalizer[at] = log_normalizer;
+  if (!top_p) return;  // block-uniform
+  __syncthreads();
+  for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) {
+    if (histogram->count[b] == 0) continue;
+    atomicAdd(&w.bin_mass[At(row, kNumBins, b)], histogram->mass[b]);
+    atomicAdd(&w.bin_count[At(row, kNumBins, b)], histogram->count[b]);
+  }
+}
+
+// Top-p's band of candidate bins [lo, hi] around p * (the histogram's total), TopPFastPath's
+// step 1 on the row's histogram; the thread takes bins kBinsPerThread * t, +1, ... (every thread).
+struct Band {
+  int lo, hi;
+};
+
+__device__ Band CandidateBand(const Workspace& w, int row, float top_p, double* scratch /* [kSpanWarps] */) {
+  double mass[kBinsPerThread];
+  double own = 0.0;
+  for (int i = 0; i < kBinsPerThread; ++i) {
+    mass[i] = w.bin_mass[At(row, kNumBins, kBinsPerThread * threadIdx.x + i)];
+    own += mass[i];
+  }
+  double total;
+  double through = BlockExclusiveScan<kSpanWarps>(own, &total, scratch);
+  const double limit = static_cast<double>(top_p) * total, margin = kApproxMargin * total;
+  int below_lo = 0, below_hi = 0;
+  for (int i = 0; i < kBinsPerThread; ++i) {
+    through += mass[i];
+    below_lo += through < limit - margin ? 1 : 0;
+    below_hi += through < limit + margin ? 1 : 0;
+  }
+  const auto add = [](int a, int b) { return a + b; };
+  const int lo = BlockReduce<kSpanWarps>(below_lo, add, scratch);
+  return {lo, min(kNumBins - 1, BlockReduce<kSpanWarps>(below_hi, add, scratch))};
+}
+
+// Top-p rows, block b = row * spans + span, warp = one chunk: TopPFastPath's exact pass over the
+// chunk: A's share (bins before the band), the draw's chunk sum of them (min-p survivors), the
+// band's tokens gathered into the row's keys.
+__global__ void __launch_bounds__(kSpanThreads) PlainCutKernel(SamplingKernelParams p, int spans) {
+  __shared__ double table[2 * kExpTableSize];
+  __shared__ double scratch[kSpanWarps];
+  LoadExpTable(table);
+  AllowDependentLaunch();
+  const int row = static_cast<int>(blockIdx.x) / spans;
+  const int chunk = static_cast<int>(blockIdx.x) % spans * kSpanChunks + Warp();
+  const DrawParams d = RowDrawParams(p, row);
+  __syncthreads();
+  // Before any exit: the draw kernel's wait covers the masses pass only through this grid's.
+  WaitForPrerequisites();
+  if (d.temperature == 0.0f || !(d.top_p < 1.0f)) return;  // block-uniform
+  const Workspace w = Layout(p);
+  const RowFacts facts = Facts(ReduceRowParts(w, row, spans));
+  const Band band = CandidateBand(w, row, d.top_p, scratch);
+  const int chunks = NumChunks(p.vocab);
+  if (chunk >= chunks) return;
+  const RowView view{p.logits + static_cast<size_t>(row) * p.vocab, facts.zero_row};
+  const Weigher weigh = RowWeigher(d, facts.l_max, table);
+  const FastBins bin_of = TopPBins(facts, weigh);
+  u64 a_hi = 0, a_lo = 0, c_hi = 0, c_lo = 0;
+  ForEachInChunk(view, chunk, ChunkSize(p.vocab), p.vocab, [&](int t, float l) {
+    if (!(l > -kInf) || l < weigh.no_mass_below) return;
+    const int b = bin_of(l);
+    if (b > band.hi) return;
+    const double weight = weigh(l);
+    const Mass m = ToMass(weight);
+    if (IsZero(m)) return;
+    if (b >= band.lo) {
+      const int slot = atomicAdd(&w.num_keys[row], 1);
+      if (slot < kGatherCapacity) w.keys[At(row, kGatherCapacity, slot)] = (static_cast<u64>(DescendingKey(l)) << 32) | static_cast<unsigned>(t);
+      return;
+    }
+    a_hi += m.hi;
+    a_lo += m.lo;
+    if (!(d.min_p > 0.0) || weight >= d.min_p) {
+      c_hi += m.hi;
+      c_lo += m.lo;
+    }
+  });
+  StoreChunkMass(&w.aheads[At(row, chunks, chunk)], a_hi, a_lo);
+  StoreChunkMass(&w.masses[At(row, chunks, chunk)], c_hi, c_lo);
+}
+
+// The sum of a per-chunk array of the row (every thread; thread c < chunks holds chunk c).
+__device__ U128 ChunkArrayTotal(Shared& sh, const Mass* row_chunks, int chunks) {
+  const U128 mine = threadIdx.x < chunks ? ToU128(row_chunks[threadIdx.x]) : 0;
+  return BlockReduce(mine, [](U128 a, U128 b) { return a + b; }, sh.reduce);
+}
+
+// A top-p row's cut (sh.cut_l, sh.cut_id) and the draw's final chunk sums (sh.bins.chunk), from the
+// gathered candidates; else by LaunchSampling's one-block Select and ChunkSums. Returns the total.
+__device__ U128 TopPChunkSums(Shared& sh, const Workspace& w, int row, const RowFacts& facts, const RowView& view,
+                              const Weigher& weigh, const DrawParams& d, int vocab) {
+  const int chunks = NumChunks(vocab);
+  const size_t first_chunk = At(row, chunks, 0);
+  const U128 limit = CeilMul(d.top_p, ChunkArrayTotal(sh, w.totals + first_chunk, chunks));
+  const U128 ahead = ChunkArrayTotal(sh, w.aheads + first_chunk, chunks);
+  const int num_keys = w.num_keys[row];
+  if (num_keys <= kGatherCapacity) {
+    for (int i = threadIdx.x; i < num_keys; i += kThreads) sh.keys[i] = w.keys[At(row, kGatherCapacity, i)];
+    if (threadIdx.x < chunks) sh.bins.chunk.hi[threadIdx.x] = w.masses[first_chunk + threadIdx.x].hi;
+    if (threadIdx.x < chunks) sh.bins.chunk.lo[threadIdx.x] = w.masses[first_chunk + threadIdx.x].lo;
+    __syncthreads();
+    if (CutAmongCandidates(sh, view, weigh, ahead, limit, num_keys, d.min_p, ChunkSize(vocab))) return ChunkTotal(sh, vocab);
+  }
+  if (threadIdx.x == 0) {  // Select's safe answer
+    sh.row.l_max = facts.l_max;
+    sh.row.l_argmax = facts.argmax;
+  }
+  Select(sh, view, SelectInput{true, true, -kInf, d.top_p, 0, MapLo(facts, weigh), weigh}, vocab);
+  return ChunkSums(sh, view, vocab, FinalWeights{weigh, -kInf, true, sh.cut_l, sh.cut_id, d.min_p});
 }
 
 // Block r, kThreads threads (DrawFromChunks' one thread a chunk): row r's token, rank and logprob.
@@ -164,7 +381,7 @@ __global__ void __launch_bounds__(kThreads, 1) PlainDrawKernel(SamplingKernelPar
   AllowDependentLaunch();
   const int row = static_cast<int>(blockIdx.x);
   const int chunks = NumChunks(p.vocab);
-  const float temperature = p.temperature[row];
+  const DrawParams d = RowDrawParams(p, row);
   const uint64_t seed = p.seed[row];
   const int n = p.output_offsets != nullptr ? p.output_offsets[row + 1] - p.output_offsets[row] : 0;
   __syncthreads();
@@ -173,14 +390,23 @@ __global__ void __launch_bounds__(kThreads, 1) PlainDrawKernel(SamplingKernelPar
   const RowFacts facts = Facts(ReduceRowParts(w, row, spans));
   const float* raw = p.logits + static_cast<size_t>(row) * p.vocab;  // [vocab]
   const RowView view{raw, facts.zero_row};
-  const size_t first_chunk = static_cast<size_t>(row) * chunks;
+  const size_t first_chunk = At(row, chunks, 0);
   int token = facts.argmax;
-  if (temperature != 0.0f) {
-    if (threadIdx.x < chunks) sh.bins.chunk.hi[threadIdx.x] = w.masses[first_chunk + threadIdx.x].hi;
-    if (threadIdx.x < chunks) sh.bins.chunk.lo[threadIdx.x] = w.masses[first_chunk + threadIdx.x].lo;
-    __syncthreads();
-    const U128 target = ScaleByUniform(ChunkTotal(sh, p.vocab), UniformBits(seed, static_cast<uint64_t>(n), kSampleStream));
-    token = DrawFromChunks(sh, view, p.vocab, PlainWeights(p, row, facts.l_max, sh.exp_table), target, facts.argmax);
+  if (d.temperature != 0.0f) {
+    const Weigher weigh = RowWeigher(d, facts.l_max, sh.exp_table);
+    U128 sum;
+    FinalWeights weights{weigh, -kInf, false, 0.0f, 0, d.min_p};
+    if (d.top_p < 1.0f) {
+      sum = TopPChunkSums(sh, w, row, facts, view, weigh, d, p.vocab);
+      weights = FinalWeights{weigh, -kInf, true, sh.cut_l, sh.cut_id, d.min_p};
+    } else {
+      if (threadIdx.x < chunks) sh.bins.chunk.hi[threadIdx.x] = w.masses[first_chunk + threadIdx.x].hi;
+      if (threadIdx.x < chunks) sh.bins.chunk.lo[threadIdx.x] = w.masses[first_chunk + threadIdx.x].lo;
+      __syncthreads();
+      sum = ChunkTotal(sh, p.vocab);
+    }
+    const U128 target = ScaleByUniform(sum, UniformBits(seed, static_cast<uint64_t>(n), kSampleStream));
+    token = DrawFromChunks(sh, view, p.vocab, weights, target, facts.argmax);
   }
   // Rank and logprob under the raw row, as LaunchSampling's last pass.
   const float x_token = view.Logit(token);
@@ -201,6 +427,11 @@ __global__ void __launch_bounds__(kThreads, 1) PlainDrawKernel(SamplingKernelPar
 
 }  // namespace
 
+size_t PlainSamplingWorkspaceBytes(int num_rows, int vocab) {
+  if (num_rows <= 0 || vocab <= 0) return 0;
+  return Carve(num_rows, vocab, nullptr, nullptr);
+}
+
 cudaError_t LaunchPlainSampling(const SamplingKernelParams& p, cudaStream_t stream) {
   if (p.num_rows < 0 || p.vocab < 1 || p.vocab > kMaxSamplingVocab) return cudaErrorInvalidValue;
   if (p.num_rows == 0) return cudaSuccess;
@@ -208,11 +439,15 @@ cudaError_t LaunchPlainSampling(const SamplingKernelParams& p, cudaStream_t stre
       p.sampled_token_ids == nullptr) {
     return cudaErrorInvalidValue;
   }
-  if (WorkspaceBytes(p.num_rows, p.vocab) > SamplingWorkspaceBytes(p.num_rows, p.vocab)) return cudaErrorInvalidValue;
   const int spans = NumSpans(p.vocab);
   const dim3 span_blocks(static_cast<unsigned>(p.num_rows) * static_cast<unsigned>(spans));
   cudaError_t error = LaunchWithPdl(PlainStatsKernel, span_blocks, kSpanThreads, 0, stream, p, spans);
-  if (error == cudaSuccess) error = LaunchWithPdl(PlainMassKernel, span_blocks, kSpanThreads, 0, stream, p, spans);
+  if (p.top_p == nullptr) {
+    if (error == cudaSuccess) error = LaunchWithPdl(PlainMassKernel<false>, span_blocks, kSpanThreads, 0, stream, p, spans);
+  } else {
+    if (error == cudaSuccess) error = LaunchWithPdl(PlainMassKernel<true>, span_blocks, kSpanThreads, 0, stream, p, spans);
+    if (error == cudaSuccess) error = LaunchWithPdl(PlainCutKernel, span_blocks, kSpanThreads, 0, stream, p, spans);
+  }
   if (error == cudaSuccess) error = LaunchWithPdl(PlainDrawKernel, p.num_rows, kThreads, 0, stream, p, spans);
   return error;
 }

@@ -40,6 +40,7 @@
 
 #include <algorithm>
 
+#include "kernels/plain_sampling.h"
 #include "kernels/sampling_draw.cuh"
 #include "kernels/sampling_select.cuh"
 #include "kernels/sampling_stages.cuh"
@@ -206,12 +207,11 @@ __global__ void __launch_bounds__(kThreads, 1) SamplingKernel(SamplingKernelPara
 
 }  // namespace
 
-// 8 bytes a token (the processed row and its counts), and at least 64 a row: plain_sampling.cu's
-// partials of a row (40 bytes at vocab <= 512) fit any vocabulary.
+// 8 bytes a token (the processed row and its counts), or the plain-sampling fast path's when more.
 size_t SamplingWorkspaceBytes(int num_rows, int vocab) {
-  constexpr int kMinTokens = 8;
   if (num_rows <= 0 || vocab <= 0) return 0;
-  return static_cast<size_t>(num_rows) * static_cast<size_t>(std::max(vocab, kMinTokens)) * (sizeof(float) + sizeof(int));
+  return std::max(static_cast<size_t>(num_rows) * static_cast<size_t>(vocab) * (sizeof(float) + sizeof(int)),
+                  PlainSamplingWorkspaceBytes(num_rows, vocab));
 }
 
 cudaError_t LaunchSampling(const SamplingKernelParams& p, cudaStream_t stream) {

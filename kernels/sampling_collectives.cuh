@@ -66,8 +66,9 @@ __device__ __forceinline__ T WarpInclusiveScan(T v) {
   return v;
 }
 
-// Exclusive prefix sum over the block in thread order; *total: the sum (every thread).
-template <typename T>
+// Exclusive prefix sum over the block (kBlockWarps warps) in thread order; *total: the sum (every
+// thread).
+template <int kBlockWarps = kWarps, typename T>
 __device__ T BlockExclusiveScan(T v, T* total, void* scratch_bytes) {
   T* scratch = static_cast<T*>(scratch_bytes);
   const T inclusive = WarpInclusiveScan(v);
@@ -75,7 +76,7 @@ __device__ T BlockExclusiveScan(T v, T* total, void* scratch_bytes) {
   __syncthreads();
   T base = 0;
   T sum = 0;
-  for (int w = 0; w < kWarps; ++w) {
+  for (int w = 0; w < kBlockWarps; ++w) {
     const T s = scratch[w];
     if (w < Warp()) base += s;
     sum += s;

@@ -27,6 +27,52 @@ struct FastBins {
   }
 };
 
+// Step 3 of the fast path (also plain_sampling.cu's): the candidates sh.keys[0, n) (sorted here;
+// each key (DescendingKey(l) << 32) | id), `ahead` the mass of the tokens surely kept before them,
+// `limit` = ceil(p * S). Finds the cut among them (sh.cut_l, sh.cut_id) and adds the candidates up
+// to it (min-p survivors) to the chunk sums in sh.bins.chunk. False (block-uniform) when the cut
+// is not among them.
+__device__ bool CutAmongCandidates(Shared& sh, const RowView& view, const Weigher& weigh, U128 ahead, U128 limit,
+                                   int n, double min_p, int chunk_size) {
+  const int tid = threadIdx.x;
+  if (tid == 0) sh.cut_index = -1;
+  BitonicSort(sh.keys, n);  // syncs
+  U128 m[2] = {0, 0};
+  int ids[2] = {-1, -1};
+  float ls[2] = {0.0f, 0.0f};
+  double ws[2] = {0.0, 0.0};
+  for (int e = 0; e < 2; ++e) {
+    const int index = 2 * tid + e;
+    if (index >= n) continue;
+    ids[e] = static_cast<int>(sh.keys[index] & 0xffffffffu);
+    ls[e] = view.Logit(ids[e]);
+    ws[e] = weigh(ls[e]);
+    m[e] = ToU128(ToMass(ws[e]));
+  }
+  U128 candidates_mass;
+  U128 running = ahead + BlockExclusiveScan(m[0] + m[1], &candidates_mass, sh.reduce);
+  if (!(ahead < limit && limit <= ahead + candidates_mass)) return false;  // block-uniform
+  for (int e = 0; e < 2; ++e) {
+    if (ids[e] >= 0 && m[e] != 0 && running < limit && limit <= running + m[e]) {
+      sh.cut_l = ls[e];
+      sh.cut_id = ids[e];
+      sh.cut_index = 2 * tid + e;
+    }
+    running += m[e];
+  }
+  __syncthreads();
+  const int cut_index = sh.cut_index;
+  if (cut_index < 0) return false;  // unreachable
+  for (int e = 0; e < 2; ++e) {
+    if (ids[e] < 0 || 2 * tid + e > cut_index || (min_p > 0.0 && !(ws[e] >= min_p))) continue;
+    const Mass mm = ToMass(ws[e]);
+    atomicAdd(&sh.bins.chunk.hi[ids[e] / chunk_size], mm.hi);
+    atomicAdd(&sh.bins.chunk.lo[ids[e] / chunk_size], mm.lo);
+  }
+  __syncthreads();
+  return true;
+}
+
 __device__ bool TopPFastPath(Shared& sh, const RowView& view, const Weigher& weigh,
                              double map_lo, float floor_l, float top_p, double min_p, int vocab) {
   const int tid = threadIdx.x;
@@ -65,10 +111,7 @@ __device__ bool TopPFastPath(Shared& sh, const RowView& view, const Weigher& wei
   if (candidates > kGatherCapacity) return false;
 
   // 2. The exact pass (the approximate histogram has been read: BlockReduce synced).
-  if (tid == 0) {
-    sh.num_keys = 0;
-    sh.cut_index = -1;
-  }
+  if (tid == 0) sh.num_keys = 0;
   __syncthreads();
   const int chunk_size = ChunkSize(vocab);
   u64 s_hi = 0, s_lo = 0, a_hi = 0, a_lo = 0;
@@ -107,44 +150,7 @@ __device__ bool TopPFastPath(Shared& sh, const RowView& view, const Weigher& wei
   const U128 sum = BlockReduce(Combine(s_hi, s_lo), add, sh.reduce);
   const U128 ahead = BlockReduce(Combine(a_hi, a_lo), add, sh.reduce);
   const U128 limit = CeilMul(top_p, sum);
-
-  // 3. The cut among the sorted candidates.
-  const int n = min(sh.num_keys, kGatherCapacity);
-  BitonicSort(sh.keys, n);
-  U128 m[2] = {0, 0};
-  int ids[2] = {-1, -1};
-  float ls[2] = {0.0f, 0.0f};
-  double ws[2] = {0.0, 0.0};
-  for (int e = 0; e < 2; ++e) {
-    const int index = 2 * tid + e;
-    if (index >= n) continue;
-    ids[e] = static_cast<int>(sh.keys[index] & 0xffffffffu);
-    ls[e] = view.Logit(ids[e]);
-    ws[e] = weigh(ls[e]);
-    m[e] = ToU128(ToMass(ws[e]));
-  }
-  U128 candidates_mass;
-  U128 running = ahead + BlockExclusiveScan(m[0] + m[1], &candidates_mass, sh.reduce);
-  if (!(ahead < limit && limit <= ahead + candidates_mass)) return false;  // block-uniform
-  for (int e = 0; e < 2; ++e) {
-    if (ids[e] >= 0 && m[e] != 0 && running < limit && limit <= running + m[e]) {
-      sh.cut_l = ls[e];
-      sh.cut_id = ids[e];
-      sh.cut_index = 2 * tid + e;
-    }
-    running += m[e];
-  }
-  __syncthreads();
-  const int cut_index = sh.cut_index;
-  if (cut_index < 0) return false;  // unreachable
-  for (int e = 0; e < 2; ++e) {
-    if (ids[e] < 0 || 2 * tid + e > cut_index || (min_p > 0.0 && !(ws[e] >= min_p))) continue;
-    const Mass mm = ToMass(ws[e]);
-    atomicAdd(&sh.bins.chunk.hi[ids[e] / chunk_size], mm.hi);
-    atomicAdd(&sh.bins.chunk.lo[ids[e] / chunk_size], mm.lo);
-  }
-  __syncthreads();
-  return true;
+  return CutAmongCandidates(sh, view, weigh, ahead, limit, min(sh.num_keys, kGatherCapacity), min_p, chunk_size);
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 // order and RNG (rejection_sampler.h for drafts). A batch whose every row is plain greedy takes
 // the greedy fast path (kernels/greedy_sampling.h; nothing uploaded), greedy drafts included: such
 // a draft is accepted exactly when it is the argmax, compared on the host. A batch whose rows are
-// plain greedy or plain draws (temperature and min-p only, no draft) takes the plain fast path
-// (kernels/plain_sampling.h). Batches asking for top_logprobs alternatives stay on the host.
+// plain greedy or plain draws (temperature, top-p and min-p only, no draft) takes the plain fast
+// path (kernels/plain_sampling.h). Batches asking for top_logprobs alternatives stay on the host.
 // Engine thread only.
 #pragma once
 
