@@ -8,8 +8,8 @@
 //                                                                    max (lowest id), min, count
 //   masses:      block r*s + 0         r*s + 1                    -> per chunk: exact mass, terms
 //                (each reduces the row's RowParts first)             of the log-normalizer
-//   cut:         block r*s + 0         r*s + 1                    (top-p rows; launched when a
-//                                                                    row has top-p)
+//   cut:         block r*s + 0         r*s + 1                    (top-p rows; launched when the
+//                                                                    launch has a top_p array)
 //   draw:      block r (1024 threads): the chunk masses into LaunchSampling's shared state,
 //              DrawFromChunks, then the rank of the token (one sweep) and the logprob
 //
@@ -54,7 +54,6 @@ struct Workspace {
   double* log_normalizer;
   u64* keys;              // [kGatherCapacity]
   float* bin_mass;        // [kNumBins]
-  unsigned* bin_count;    // [kNumBins]
   int* num_keys;          // [1]
   RowPart* parts;
 };
@@ -77,7 +76,6 @@ __host__ __device__ size_t Carve(int num_rows, int vocab, Workspace* layout, cha
   take(&w.log_normalizer, chunks);
   take(&w.keys, kGatherCapacity);
   take(&w.bin_mass, kNumBins);
-  take(&w.bin_count, kNumBins);
   take(&w.num_keys, 1);
   take(&w.parts, NumSpans(vocab));
   return offset;
@@ -174,10 +172,7 @@ __global__ void __launch_bounds__(kSpanThreads) PlainStatsKernel(SamplingKernelP
   WaitForPrerequisites();
   const Workspace w = Layout(p);
   if (span == 0) {
-    for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) {
-      w.bin_mass[At(row, kNumBins, b)] = 0.0f;
-      w.bin_count[At(row, kNumBins, b)] = 0;
-    }
+    for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) w.bin_mass[At(row, kNumBins, b)] = 0.0f;
     if (threadIdx.x == 0) w.num_keys[row] = 0;
   }
   RowPart part = kNoPart;
@@ -204,12 +199,12 @@ __device__ void StoreChunkMass(Mass* at, u64 hi, u64 lo) {
 // Block b = row * spans + span, warp = one chunk: the chunk's log-normalizer terms (x_max = l_max:
 // the row is unprocessed) and, for draws, its exact mass: with min-p (a plain draw: the draw's
 // chunk sums), or S's share and the fp32 histogram (top-p). kTopP: some row may have top-p (the
-// launch has a top_p array); without it the kernel carries no histogram (H100, 132 rows at
+// launch has a top_p array); without it the kernel skips top-p's work (H100, 132 rows at
 // temperature 1: 152 us for the three kernels against 186 with it and the cut kernel).
 template <bool kTopP>
 __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelParams p, int spans) {
   __shared__ double table[2 * kExpTableSize];
-  __shared__ ApproxHistogram histogram[1];  // used with kTopP only
+  __shared__ float bin_mass[kNumBins];  // used with kTopP only
   LoadExpTable(table);
   AllowDependentLaunch();
   const int row = static_cast<int>(blockIdx.x) / spans;
@@ -217,10 +212,7 @@ __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelPa
   const DrawParams d = RowDrawParams(p, row);  // the step's upload: no need to wait for it
   const bool top_p = kTopP && d.temperature != 0.0f && d.top_p < 1.0f;
   if (top_p) {
-    for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) {
-      histogram->count[b] = 0;
-      histogram->mass[b] = 0.0f;
-    }
+    for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) bin_mass[b] = 0.0f;
   }
   __syncthreads();
   WaitForPrerequisites();
@@ -253,9 +245,7 @@ __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelPa
       }
       const float approx = (l - l_max) * inv_temperature;  // TopPFastPath's first pass
       if (approx < kApproxNoMass) return;
-      const int b = bin_of(l);
-      atomicAdd(&histogram->count[b], 1u);
-      atomicAdd(&histogram->mass[b], __expf(approx));
+      atomicAdd(&bin_mass[bin_of(l)], __expf(approx));
     });
     StoreChunkMass(&(top_p ? w.totals : w.masses)[At(row, chunks, chunk)], hi, lo);
     log_normalizer = WarpSum(log_normalizer);
@@ -264,9 +254,7 @@ __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelPa
   if (!top_p) return;  // block-uniform
   __syncthreads();
   for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) {
-    if (histogram->count[b] == 0) continue;
-    atomicAdd(&w.bin_mass[At(row, kNumBins, b)], histogram->mass[b]);
-    atomicAdd(&w.bin_count[At(row, kNumBins, b)], histogram->count[b]);
+    if (bin_mass[b] != 0.0f) atomicAdd(&w.bin_mass[At(row, kNumBins, b)], bin_mass[b]);
   }
 }
 

@@ -298,7 +298,8 @@ Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaS
       const auto r = static_cast<size_t>(rows.first_row[s] + i);
       if (tokens[r] < 0) return InvalidArgumentError("GPU sampling refused the sampling parameters of a request");
       output.sampled[s].push_back(SampledToken{.token = tokens[r], .logprob = logprobs[r], .rank = ranks[r], .top_logprobs = {}});
-      // On the fast paths a row with a draft is greedy: accepted when it is the token.
+      // In a plain batch a row with a draft is greedy: accepted exactly when it is the token, whichever
+      // kernel ran (the fast paths leave `accepted` 0).
       const bool draft_accepted = rows.plain ? tokens[r] == rows.draft_ids[r] : accepted[r] != 0;
       if (i < rows.num_drafts[s] && !draft_accepted) break;
     }
