@@ -1,12 +1,12 @@
 // The sampling fast paths against LaunchSampling on the same rows: the greedy path
 // (kernels/greedy_sampling.h) and the plain path (kernels/plain_sampling.h: greedy rows and draws
-// at a temperature, with or without min-p, at random RNG positions). Random logits with ties for
-// the max (within a block, across blocks, +0 and -0, +inf and FLT_MAX), NaN and infinities, rows
-// with nothing finite; batches of 1, 3 and 64 rows; vocabularies 128256, 32000, 1000 and 7 (not a
-// multiple of 4: scalar loads); logprobs and ranks on and off. Token and rank must be equal, the
-// logprob within 1e-5. Also: both paths replay in a CUDA graph, and GpuSampler sends a batch to
-// the sampling kernel unless every row is plain. Outputs and workspace are poisoned before each
-// launch.
+// at a temperature, with or without top-p and min-p, at random RNG positions). Random logits with
+// ties for the max (within a block, across blocks, +0 and -0, +inf and FLT_MAX), NaN and
+// infinities, rows with nothing finite; batches of 1, 3 and 64 rows; vocabularies 128256, 32000,
+// 1000 and 7 (not a multiple of 4: scalar loads); logprobs and ranks on and off. Token and rank
+// must be equal, the logprob within 1e-5. Also: both paths replay in a CUDA graph, and GpuSampler
+// sends a batch to the sampling kernel unless every row is plain. Outputs and workspace are
+// poisoned before each launch.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
