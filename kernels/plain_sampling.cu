@@ -17,10 +17,10 @@
 // pass sums an fp32 histogram of the mass over logit bins (into the row's workspace: atomics, so
 // its low bits vary, which only moves the band below); the cut pass picks the bins [lo, hi] around
 // p * (the histogram's total) and in one exact pass sums S and the mass A of the bins before the
-// band (per chunk) and gathers the band's tokens; the draw block sorts those, finds the cut exactly (CutAmongCandidates) and
-// draws. When the band holds more than kGatherCapacity tokens or misses the cut, the draw block
-// runs LaunchSampling's Select and ChunkSums itself (one block, exact, slow). Greedy rows skip the
-// weights and the draw: their token is the argmax.
+// band (per chunk) and gathers the band's tokens; the draw block sorts those, finds the cut
+// exactly (CutAmongCandidates) and draws. When the band holds more than kGatherCapacity tokens or
+// misses the cut, the draw block runs LaunchSampling's Select and ChunkSums itself (one block,
+// exact, slow). Greedy rows skip the weights and the draw: their token is the argmax.
 #include "kernels/plain_sampling.h"
 
 #include <type_traits>
@@ -317,7 +317,8 @@ __global__ void __launch_bounds__(kSpanThreads) PlainCutKernel(SamplingKernelPar
     if (b > band.hi) return;
     if (b >= band.lo) {
       const int slot = atomicAdd(&w.num_keys[row], 1);
-      if (slot < kGatherCapacity) w.keys[At(row, kGatherCapacity, slot)] = (static_cast<u64>(DescendingKey(l)) << 32) | static_cast<unsigned>(t);
+      const u64 key = (static_cast<u64>(DescendingKey(l)) << 32) | static_cast<unsigned>(t);
+      if (slot < kGatherCapacity) w.keys[At(row, kGatherCapacity, slot)] = key;
       return;
     }
     a_hi += m.hi;
@@ -352,7 +353,8 @@ __device__ U128 TopPChunkSums(Shared& sh, const Workspace& w, int row, const Row
     if (threadIdx.x < chunks) sh.bins.chunk.hi[threadIdx.x] = w.masses[first_chunk + threadIdx.x].hi;
     if (threadIdx.x < chunks) sh.bins.chunk.lo[threadIdx.x] = w.masses[first_chunk + threadIdx.x].lo;
     __syncthreads();
-    if (CutAmongCandidates(sh, view, weigh, ahead, limit, num_keys, d.min_p, ChunkSize(vocab))) return ChunkTotal(sh, vocab);
+    const bool cut = CutAmongCandidates(sh, view, weigh, ahead, limit, num_keys, d.min_p, ChunkSize(vocab));
+    if (cut) return ChunkTotal(sh, vocab);
   }
   if (threadIdx.x == 0) {  // Select's safe answer
     sh.row.l_max = facts.l_max;
@@ -429,13 +431,12 @@ cudaError_t LaunchPlainSampling(const SamplingKernelParams& p, cudaStream_t stre
   }
   const int spans = NumSpans(p.vocab);
   const dim3 span_blocks(static_cast<unsigned>(p.num_rows) * static_cast<unsigned>(spans));
-  cudaError_t error = LaunchWithPdl(PlainStatsKernel, span_blocks, kSpanThreads, 0, stream, p, spans);
-  if (p.top_p == nullptr) {
-    if (error == cudaSuccess) error = LaunchWithPdl(PlainMassKernel<false>, span_blocks, kSpanThreads, 0, stream, p, spans);
-  } else {
-    if (error == cudaSuccess) error = LaunchWithPdl(PlainMassKernel<true>, span_blocks, kSpanThreads, 0, stream, p, spans);
-    if (error == cudaSuccess) error = LaunchWithPdl(PlainCutKernel, span_blocks, kSpanThreads, 0, stream, p, spans);
-  }
+  const auto span_pass = [&](auto kernel) {
+    return LaunchWithPdl(kernel, span_blocks, kSpanThreads, 0, stream, p, spans);
+  };
+  cudaError_t error = span_pass(PlainStatsKernel);
+  if (error == cudaSuccess) error = span_pass(p.top_p == nullptr ? PlainMassKernel<false> : PlainMassKernel<true>);
+  if (error == cudaSuccess && p.top_p != nullptr) error = span_pass(PlainCutKernel);
   if (error == cudaSuccess) error = LaunchWithPdl(PlainDrawKernel, p.num_rows, kThreads, 0, stream, p, spans);
   return error;
 }
