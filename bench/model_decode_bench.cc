@@ -6,7 +6,8 @@
 // the engine does); T = k + 1 is a speculative verify step of k one-hot drafts (verified on the
 // GPU; the bench then moves every sequence T positions on, whatever was accepted, so each step
 // has the same shape). --temperature t > 0 samples at temperature t instead of greedily (the
-// sampling kernels, their parameters uploaded each step), with --top-p p < 1 cutting at top-p. Each step is a full ModelRunner::Execute
+// sampling kernels, their parameters uploaded each step), with --top-p p < 1 cutting at top-p and
+// --top-k k > 0 at top-k. Each step is a full ModelRunner::Execute
 // (one upload, every layer, sampling on the GPU). Steps replay CUDA graphs unless
 // --no-cuda-graphs; two untimed steps first capture them. Each B * T has a graph of its exact size, as the server captures for the
 // verify steps of a spec config with k = T - 1 (engine/spec/spec_config.h FullDraftStepTokens).
@@ -26,8 +27,8 @@
 // them into the skinny products).
 //
 // usage: specd_bench_model_decode --shape DIR [--prompt 128] [--new-tokens 256] [--batches 1,8,...]
-//            [--step-tokens 1,5,...] [--temperature 0] [--top-p 1] [--no-fast-small-gemms] [--no-cuda-graphs]
-//            [--no-fused-decode-layers] [--fixed-context] [--out FILE]
+//            [--step-tokens 1,5,...] [--temperature 0] [--top-p 1] [--top-k 0] [--no-fast-small-gemms]
+//            [--no-cuda-graphs] [--no-fused-decode-layers] [--fixed-context] [--out FILE]
 // Prints one JSON row per (batch, step width); --out writes them as a JSON array. computed_tokens_per_s
 // counts B * T tokens a step: decode throughput for T = 1.
 #include <algorithm>
@@ -115,10 +116,11 @@ class DecodeBench {
  public:
   // fixed_context: every step computes the same positions (each step's tokens are dropped after
   // it, as a verify step's rejected drafts are), so that step widths compare at one context length.
-  DecodeBench(CudaRunner& runner, int64_t vocab, bool fixed_context, float temperature, float top_p)
+  DecodeBench(CudaRunner& runner, int64_t vocab, bool fixed_context, float temperature, float top_p, int32_t top_k)
       : runner_(runner), token_(0, static_cast<int32_t>(vocab - 1)), fixed_context_(fixed_context) {
     sampling_.temperature = temperature;
     sampling_.top_p = top_p;
+    sampling_.top_k = top_k;
   }
 
   // Sequence s owns blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq). The prompts go in one
@@ -227,7 +229,7 @@ nlohmann::json Row(const Run& run, const ModelConfig& config, double weight_byte
 }
 
 int Main(int argc, char** argv) {
-  FlagParser flags({"shape", "prompt", "new-tokens", "batches", "step-tokens", "temperature", "top-p", "out"},
+  FlagParser flags({"shape", "prompt", "new-tokens", "batches", "step-tokens", "temperature", "top-p", "top-k", "out"},
                    {"no-fast-small-gemms", "no-cuda-graphs", "no-fused-decode-layers", "fixed-context"});
   SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
   const std::string shape = flags.GetString("shape", "");
@@ -238,6 +240,8 @@ int Main(int argc, char** argv) {
   SPECD_CHECK(temperature >= 0.0f) << "--temperature must not be negative";
   const auto top_p = static_cast<float>(flags.GetDouble("top-p", 1.0).value());
   SPECD_CHECK(top_p > 0.0f && top_p <= 1.0f) << "--top-p must be in (0, 1]";
+  const auto top_k = static_cast<int32_t>(flags.GetInt("top-k", 0).value());
+  SPECD_CHECK(top_k >= 0) << "--top-k must not be negative";
   const std::vector<int64_t> batches = ParseList("batches", flags.GetString("batches", "1"));
   const std::vector<int64_t> widths = ParseList("step-tokens", flags.GetString("step-tokens", "1"));
   const bool cuda_graphs = !flags.GetSwitch("no-cuda-graphs");
@@ -261,7 +265,7 @@ int Main(int argc, char** argv) {
   }
   auto runner = CudaRunner::CreateWithRandomWeights(*config, options, 1);
   SPECD_CHECK(runner.ok()) << runner.status().ToString();
-  DecodeBench bench(**runner, config->vocab_size, fixed_context, temperature, top_p);
+  DecodeBench bench(**runner, config->vocab_size, fixed_context, temperature, top_p, top_k);
   bench.Prefill(num_seqs, prompt_length, blocks_per_seq);
 
   const double weight_bytes = static_cast<double>((*runner)->weight_bytes());
@@ -277,7 +281,7 @@ int Main(int argc, char** argv) {
                 {"weight_bytes", weight_bytes}, {"prompt_tokens", prompt_length}, {"steps", steps},
                 {"cuda_graphs", cuda_graphs}, {"fast_small_gemms", fast_small_gemms},
                 {"fused_decode_layers", fused_decode_layers}, {"fixed_context", fixed_context},
-                {"temperature", temperature}, {"top_p", top_p},
+                {"temperature", temperature}, {"top_p", top_p}, {"top_k", top_k},
                 {"copy_bandwidth_tb_per_s", copy_bandwidth / 1e12}});
     std::cout << row.dump() << std::endl;
     rows.push_back(row);

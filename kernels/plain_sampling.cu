@@ -8,8 +8,8 @@
 //                                                                    max (lowest id), min, count
 //   masses:      block r*s + 0         r*s + 1                    -> per chunk: exact mass, terms
 //                (each reduces the row's RowParts first)             of the log-normalizer
-//   cut:         block r*s + 0         r*s + 1                    (top-p rows; launched when the
-//                                                                    launch has a top_p array)
+//   cut:         block r*s + 0         r*s + 1                    (top-p and top-k rows; launched
+//                                                                    with a top_p or top_k array)
 //   draw:      block r (1024 threads): the chunk masses into LaunchSampling's shared state,
 //              DrawFromChunks, then the rank of the token (one sweep) and the logprob
 //
@@ -20,7 +20,11 @@
 // band (per chunk) and gathers the band's tokens; the draw block sorts those, finds the cut
 // exactly (CutAmongCandidates) and draws. When the band holds more than kGatherCapacity tokens or
 // misses the cut, the draw block runs LaunchSampling's Select and ChunkSums itself (one block,
-// exact, slow). Greedy rows skip the weights and the draw: their token is the argmax.
+// exact, slow). A top-k row counts its tokens over the same bins in the masses pass (exact
+// integers); the cut pass finds the bin holding the k-th token, sums the bins before it and
+// gathers that bin's tokens; the draw block sorts them, and the (k - tokens before)-th is the k-th
+// largest: the floor (Select's count mode when the bin is too big). Greedy rows skip the weights
+// and the draw: their token is the argmax.
 #include "kernels/plain_sampling.h"
 
 #include <type_traits>
@@ -53,7 +57,8 @@ struct Workspace {
   Mass* aheads;
   double* log_normalizer;
   u64* keys;              // [kGatherCapacity]
-  float* bin_mass;        // [kNumBins]
+  float* bin_mass;        // [kNumBins]: top-p's histogram, or
+  unsigned* bin_count;    // the same place: top-k's
   int* num_keys;          // [1]
   RowPart* parts;
 };
@@ -76,6 +81,7 @@ __host__ __device__ size_t Carve(int num_rows, int vocab, Workspace* layout, cha
   take(&w.log_normalizer, chunks);
   take(&w.keys, kGatherCapacity);
   take(&w.bin_mass, kNumBins);
+  if (layout != nullptr) w.bin_count = reinterpret_cast<unsigned*>(w.bin_mass);
   take(&w.num_keys, 1);
   take(&w.parts, NumSpans(vocab));
   return offset;
@@ -114,22 +120,41 @@ struct RowFacts {
   float l_max;
   float l_min_finite;
   int argmax;
+  int finite;  // the tokens with a finite logit (all of them in a zero row)
 };
 
-__device__ RowFacts Facts(const RowPart& whole) {
-  if (whole.finite == 0) return {true, 0.0f, 0.0f, 0};
-  return {false, whole.best.value, whole.min_finite, whole.best.index};
+__device__ RowFacts Facts(const RowPart& whole, int vocab) {
+  if (whole.finite == 0) return {true, 0.0f, 0.0f, 0, vocab};
+  return {false, whole.best.value, whole.min_finite, whole.best.index, whole.finite};
 }
 
-// A row's draw parameters (top_p 1: a plain draw).
+// A row's draw parameters (top_p 1 and top_k 0: a plain draw).
 struct DrawParams {
   float temperature;
   float top_p;
+  int top_k;
   double min_p;
 };
 
 __device__ DrawParams RowDrawParams(const SamplingKernelParams& p, int row) {
-  return {p.temperature[row], p.top_p != nullptr ? p.top_p[row] : 1.0f, p.min_p != nullptr ? p.min_p[row] : 0.0};
+  return {p.temperature[row], p.top_p != nullptr ? p.top_p[row] : 1.0f, p.top_k != nullptr ? p.top_k[row] : 0,
+          p.min_p != nullptr ? p.min_p[row] : 0.0};
+}
+
+// What a draw row cuts before drawing: top-p below 1; else top-k when 0 < k < vocab and k <= the
+// row's finite tokens (SamplingKernel's condition); else nothing. A row never has both (the
+// caller's promise). Greedy rows cut nothing.
+enum class Cut { kNone, kTopP, kTopK };
+
+__device__ Cut RowCut(const DrawParams& d, int finite, int vocab) {
+  if (d.temperature == 0.0f) return Cut::kNone;
+  if (d.top_p < 1.0f) return Cut::kTopP;
+  return d.top_k > 0 && d.top_k < vocab && d.top_k <= finite ? Cut::kTopK : Cut::kNone;
+}
+
+// Before the row's stats are known: whether RowCut may cut.
+__device__ bool MayCut(const DrawParams& d, int vocab) {
+  return d.temperature != 0.0f && (d.top_p < 1.0f || (d.top_k > 0 && d.top_k < vocab));
 }
 
 __device__ Weigher RowWeigher(const DrawParams& d, float l_max, const double* table) {
@@ -160,7 +185,7 @@ __device__ void LoadExpTable(double* table /* [2 * kExpTableSize] */) {
 
 __device__ size_t At(int row, int count, int i) { return static_cast<size_t>(row) * count + i; }
 
-// Block b = row * spans + span: the span's RowPart. Span 0 also clears the row's top-p histogram
+// Block b = row * spans + span: the span's RowPart. Span 0 also clears the row's cut histogram
 // and candidate count.
 __global__ void __launch_bounds__(kSpanThreads) PlainStatsKernel(SamplingKernelParams p, int spans) {
   __shared__ RowPart reduce[kSpanWarps];
@@ -198,26 +223,30 @@ __device__ void StoreChunkMass(Mass* at, u64 hi, u64 lo) {
 
 // Block b = row * spans + span, warp = one chunk: the chunk's log-normalizer terms (x_max = l_max:
 // the row is unprocessed) and, for draws, its exact mass with min-p (a plain draw: the draw's chunk
-// sums) or the fp32 histogram (top-p). kTopP: some row may have top-p (the
-// launch has a top_p array); without it the kernel skips top-p's work (H100, 132 rows at
-// temperature 1: 152 us for the three kernels against 186 with it and the cut kernel).
-template <bool kTopP>
+// sums), the fp32 mass histogram (top-p) or the token count histogram (top-k), over the same bins.
+// kCuts: some row may cut (the launch has a top_p or top_k array); without it the kernel skips
+// their work (H100, 132 rows at temperature 1: 152 us for the three kernels against 186 with it and
+// the cut kernel).
+template <bool kCuts>
 __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelParams p, int spans) {
   __shared__ double table[2 * kExpTableSize];
-  __shared__ float bin_mass[kNumBins];  // used with kTopP only
+  __shared__ union {
+    float mass[kNumBins];
+    unsigned count[kNumBins];
+  } bins;  // used with kCuts only
   LoadExpTable(table);
   AllowDependentLaunch();
   const int row = static_cast<int>(blockIdx.x) / spans;
   const int chunk = static_cast<int>(blockIdx.x) % spans * kSpanChunks + Warp();
   const DrawParams d = RowDrawParams(p, row);  // the step's upload: no need to wait for it
-  const bool top_p = kTopP && d.temperature != 0.0f && d.top_p < 1.0f;
-  if (top_p) {
-    for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) bin_mass[b] = 0.0f;
+  if (kCuts && MayCut(d, p.vocab)) {
+    for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) bins.count[b] = 0;
   }
   __syncthreads();
   WaitForPrerequisites();
   const Workspace w = Layout(p);
-  const RowFacts facts = Facts(ReduceRowParts(w, row, spans));
+  const RowFacts facts = Facts(ReduceRowParts(w, row, spans), p.vocab);
+  const Cut cut = kCuts ? RowCut(d, facts.finite, p.vocab) : Cut::kNone;
   const RowView view{p.logits + static_cast<size_t>(row) * p.vocab, facts.zero_row};
   const double x_max = facts.l_max;
   const int chunks = NumChunks(p.vocab);
@@ -231,25 +260,34 @@ __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelPa
     ForEachInChunk(view, chunk, ChunkSize(p.vocab), p.vocab, [&](int t, float l) {
       log_normalizer += LogNormalizerTerm(l, x_max);
       if (d.temperature == 0.0f) return;
-      if (!top_p) {
+      if (cut == Cut::kNone) {
         const Mass m = plain(t, l);
         hi += m.hi;
         lo += m.lo;
         return;
       }
       if (!(l > -kInf)) return;
+      if (cut == Cut::kTopK) {
+        atomicAdd(&bins.count[bin_of(l)], 1u);
+        return;
+      }
       const float approx = (l - l_max) * inv_temperature;  // TopPFastPath's first pass
       if (approx < kApproxNoMass) return;
-      atomicAdd(&bin_mass[bin_of(l)], __expf(approx));
+      atomicAdd(&bins.mass[bin_of(l)], __expf(approx));
     });
-    if (!top_p) StoreChunkMass(&w.masses[At(row, chunks, chunk)], hi, lo);
+    if (cut == Cut::kNone) StoreChunkMass(&w.masses[At(row, chunks, chunk)], hi, lo);
     log_normalizer = WarpSum(log_normalizer);
     if (Lane() == 0) w.log_normalizer[At(row, chunks, chunk)] = log_normalizer;
   }
-  if (!top_p) return;  // block-uniform
+  if (cut == Cut::kNone) return;  // block-uniform
   __syncthreads();
   for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) {
-    if (bin_mass[b] != 0.0f) atomicAdd(&w.bin_mass[At(row, kNumBins, b)], bin_mass[b]);
+    if (bins.count[b] == 0) continue;  // no tokens, or no mass (0.0f)
+    if (cut == Cut::kTopK) {
+      atomicAdd(&w.bin_count[At(row, kNumBins, b)], bins.count[b]);
+    } else {
+      atomicAdd(&w.bin_mass[At(row, kNumBins, b)], bins.mass[b]);
+    }
   }
 }
 
@@ -280,11 +318,103 @@ __device__ Band CandidateBand(const Workspace& w, int row, float top_p, double* 
   return {lo, min(kNumBins - 1, BlockReduce<kSpanWarps>(below_hi, add, scratch))};
 }
 
-// Top-p rows, block b = row * spans + span, warp = one chunk: TopPFastPath's exact pass over the
-// chunk: S's share (every token), A's share (bins before the band), the draw's chunk sum of them
-// (min-p survivors), the band's tokens gathered into the row's keys. Summing S in the masses pass
-// instead computed most exact weights twice: H100, top-p 0.9, the sampling kernels took 67 / 199 /
-// 355 us at 1 / 64 / 132 rows against 62 / 178 / 321.
+// The candidate key of token t: ascending keys are the order (l descending, id ascending).
+__device__ u64 CandidateKey(int t, float l) {
+  return (static_cast<u64>(DescendingKey(l)) << 32) | static_cast<unsigned>(t);
+}
+
+// One more candidate for the row's keys (those past kGatherCapacity are counted, not kept).
+__device__ void Gather(const Workspace& w, int row, u64 key) {
+  const int slot = atomicAdd(&w.num_keys[row], 1);
+  if (slot < kGatherCapacity) w.keys[At(row, kGatherCapacity, slot)] = key;
+}
+
+// The chunk's tokens of a top-p row: TopPFastPath's exact pass. S's share (every token), A's
+// share (bins before the band), the draw's chunk sum of them (min-p survivors), the band's tokens
+// gathered. Summing S in the masses pass instead computed most exact weights twice: H100, top-p
+// 0.9, the sampling kernels took 67 / 199 / 355 us at 1 / 64 / 132 rows against 62 / 178 / 321.
+__device__ void TopPExactPass(const Workspace& w, int row, int chunk, const RowView& view, const Weigher& weigh,
+                              const FastBins& bin_of, Band band, double min_p, int vocab) {
+  u64 s_hi = 0, s_lo = 0, a_hi = 0, a_lo = 0, c_hi = 0, c_lo = 0;
+  ForEachInChunk(view, chunk, ChunkSize(vocab), vocab, [&](int t, float l) {
+    if (!(l > -kInf) || l < weigh.no_mass_below) return;
+    const double weight = weigh(l);
+    const Mass m = ToMass(weight);
+    if (IsZero(m)) return;
+    s_hi += m.hi;
+    s_lo += m.lo;
+    const int b = bin_of(l);
+    if (b > band.hi) return;
+    if (b >= band.lo) {
+      Gather(w, row, CandidateKey(t, l));
+      return;
+    }
+    a_hi += m.hi;
+    a_lo += m.lo;
+    if (!(min_p > 0.0) || weight >= min_p) {
+      c_hi += m.hi;
+      c_lo += m.lo;
+    }
+  });
+  const size_t at = At(row, NumChunks(vocab), chunk);
+  StoreChunkMass(&w.totals[at], s_hi, s_lo);
+  StoreChunkMass(&w.aheads[at], a_hi, a_lo);
+  StoreChunkMass(&w.masses[at], c_hi, c_lo);
+}
+
+// The bin holding the k-th token of a top-k row (by the count histogram; every thread of a block of
+// kBlockWarps warps), and the tokens in the bins before it.
+struct KthBin {
+  int bin;
+  int ahead;
+};
+
+template <int kBlockWarps>
+__device__ KthBin FindKthBin(const Workspace& w, int row, int k, int* scratch /* [kBlockWarps] */) {
+  constexpr int kPerThread = kNumBins / (kBlockWarps * kWarpSize);
+  int count[kPerThread];  // at most kMaxSamplingVocab
+  int own = 0;
+  for (int i = 0; i < kPerThread; ++i) {
+    count[i] = static_cast<int>(w.bin_count[At(row, kNumBins, kPerThread * threadIdx.x + i)]);
+    own += count[i];
+  }
+  int total;
+  int through = BlockExclusiveScan<kBlockWarps>(own, &total, scratch);
+  int before = 0, ahead = 0;  // bins ending before the k-th token, and their tokens
+  for (int i = 0; i < kPerThread; ++i) {
+    through += count[i];
+    if (through < k) {
+      ++before;
+      ahead += count[i];
+    }
+  }
+  const auto add = [](int a, int b) { return a + b; };
+  const int bin = BlockReduce<kBlockWarps>(before, add, scratch);
+  return {bin, BlockReduce<kBlockWarps>(ahead, add, scratch)};
+}
+
+// The chunk's tokens of a top-k row: the draw's chunk sum of the bins before the k-th token's
+// (all kept: min-p survivors), that bin's tokens gathered.
+__device__ void TopKExactPass(const Workspace& w, int row, int chunk, const RowView& view, const Weigher& weigh,
+                              const FastBins& bin_of, int kth_bin, double min_p, int vocab) {
+  const FinalWeights kept{weigh, -kInf, false, 0.0f, 0, min_p};
+  u64 c_hi = 0, c_lo = 0;
+  ForEachInChunk(view, chunk, ChunkSize(vocab), vocab, [&](int t, float l) {
+    if (!(l > -kInf)) return;
+    const int b = bin_of(l);
+    if (b > kth_bin) return;
+    if (b == kth_bin) {
+      Gather(w, row, CandidateKey(t, l));
+      return;
+    }
+    const Mass m = kept(t, l);
+    c_hi += m.hi;
+    c_lo += m.lo;
+  });
+  StoreChunkMass(&w.masses[At(row, NumChunks(vocab), chunk)], c_hi, c_lo);
+}
+
+// Cutting rows, block b = row * spans + span, warp = one chunk: the exact pass of the row's cut.
 __global__ void __launch_bounds__(kSpanThreads) PlainCutKernel(SamplingKernelParams p, int spans) {
   __shared__ double table[2 * kExpTableSize];
   __shared__ double scratch[kSpanWarps];
@@ -296,47 +426,52 @@ __global__ void __launch_bounds__(kSpanThreads) PlainCutKernel(SamplingKernelPar
   __syncthreads();
   // Before any exit: the draw kernel's wait covers the masses pass only through this grid's.
   WaitForPrerequisites();
-  if (d.temperature == 0.0f || !(d.top_p < 1.0f)) return;  // block-uniform
+  if (!MayCut(d, p.vocab)) return;  // block-uniform, as the rest
   const Workspace w = Layout(p);
-  const RowFacts facts = Facts(ReduceRowParts(w, row, spans));
-  const Band band = CandidateBand(w, row, d.top_p, scratch);
-  const int chunks = NumChunks(p.vocab);
-  if (chunk >= chunks) return;
-  const RowView view{p.logits + static_cast<size_t>(row) * p.vocab, facts.zero_row};
+  const RowFacts facts = Facts(ReduceRowParts(w, row, spans), p.vocab);
+  const Cut cut = RowCut(d, facts.finite, p.vocab);
+  if (cut == Cut::kNone) return;
   const Weigher weigh = RowWeigher(d, facts.l_max, table);
   const FastBins bin_of = TopPBins(facts, weigh);
-  u64 s_hi = 0, s_lo = 0, a_hi = 0, a_lo = 0, c_hi = 0, c_lo = 0;
-  ForEachInChunk(view, chunk, ChunkSize(p.vocab), p.vocab, [&](int t, float l) {
-    if (!(l > -kInf) || l < weigh.no_mass_below) return;
-    const double weight = weigh(l);
-    const Mass m = ToMass(weight);
-    if (IsZero(m)) return;
-    s_hi += m.hi;
-    s_lo += m.lo;
-    const int b = bin_of(l);
-    if (b > band.hi) return;
-    if (b >= band.lo) {
-      const int slot = atomicAdd(&w.num_keys[row], 1);
-      const u64 key = (static_cast<u64>(DescendingKey(l)) << 32) | static_cast<unsigned>(t);
-      if (slot < kGatherCapacity) w.keys[At(row, kGatherCapacity, slot)] = key;
-      return;
-    }
-    a_hi += m.hi;
-    a_lo += m.lo;
-    if (!(d.min_p > 0.0) || weight >= d.min_p) {
-      c_hi += m.hi;
-      c_lo += m.lo;
-    }
-  });
-  StoreChunkMass(&w.totals[At(row, chunks, chunk)], s_hi, s_lo);
-  StoreChunkMass(&w.aheads[At(row, chunks, chunk)], a_hi, a_lo);
-  StoreChunkMass(&w.masses[At(row, chunks, chunk)], c_hi, c_lo);
+  const RowView view{p.logits + static_cast<size_t>(row) * p.vocab, facts.zero_row};
+  if (cut == Cut::kTopP) {
+    const Band band = CandidateBand(w, row, d.top_p, scratch);
+    if (chunk < NumChunks(p.vocab)) TopPExactPass(w, row, chunk, view, weigh, bin_of, band, d.min_p, p.vocab);
+  } else {
+    const KthBin kth = FindKthBin<kSpanWarps>(w, row, d.top_k, reinterpret_cast<int*>(scratch));
+    if (chunk < NumChunks(p.vocab)) TopKExactPass(w, row, chunk, view, weigh, bin_of, kth.bin, d.min_p, p.vocab);
+  }
 }
 
 // The sum of a per-chunk array of the row (every thread; thread c < chunks holds chunk c).
 __device__ U128 ChunkArrayTotal(Shared& sh, const Mass* row_chunks, int chunks) {
   const U128 mine = threadIdx.x < chunks ? ToU128(row_chunks[threadIdx.x]) : 0;
   return BlockReduce(mine, [](U128 a, U128 b) { return a + b; }, sh.reduce);
+}
+
+// The row's chunk masses into sh.bins.chunk (every thread; syncs).
+__device__ void LoadChunkMasses(Shared& sh, const Workspace& w, int row, int chunks) {
+  const size_t first_chunk = At(row, chunks, 0);
+  if (threadIdx.x < chunks) sh.bins.chunk.hi[threadIdx.x] = w.masses[first_chunk + threadIdx.x].hi;
+  if (threadIdx.x < chunks) sh.bins.chunk.lo[threadIdx.x] = w.masses[first_chunk + threadIdx.x].lo;
+  __syncthreads();
+}
+
+// The row's gathered candidates into sh.keys, and the chunk masses; false (nothing loaded) when
+// more than kGatherCapacity were gathered. Every thread; block-uniform.
+__device__ bool LoadCandidates(Shared& sh, const Workspace& w, int row, int chunks, int* num_keys) {
+  *num_keys = w.num_keys[row];
+  if (*num_keys > kGatherCapacity) return false;
+  for (int i = threadIdx.x; i < *num_keys; i += kThreads) sh.keys[i] = w.keys[At(row, kGatherCapacity, i)];
+  LoadChunkMasses(sh, w, row, chunks);
+  return true;
+}
+
+// Select's safe answer should its search fail (it cannot).
+__device__ void PrepareSelect(Shared& sh, const RowFacts& facts) {
+  if (threadIdx.x != 0) return;
+  sh.row.l_max = facts.l_max;
+  sh.row.l_argmax = facts.argmax;
 }
 
 // A top-p row's cut (sh.cut_l, sh.cut_id) and the draw's final chunk sums (sh.bins.chunk), from the
@@ -347,21 +482,44 @@ __device__ U128 TopPChunkSums(Shared& sh, const Workspace& w, int row, const Row
   const size_t first_chunk = At(row, chunks, 0);
   const U128 limit = CeilMul(d.top_p, ChunkArrayTotal(sh, w.totals + first_chunk, chunks));
   const U128 ahead = ChunkArrayTotal(sh, w.aheads + first_chunk, chunks);
-  const int num_keys = w.num_keys[row];
-  if (num_keys <= kGatherCapacity) {
-    for (int i = threadIdx.x; i < num_keys; i += kThreads) sh.keys[i] = w.keys[At(row, kGatherCapacity, i)];
-    if (threadIdx.x < chunks) sh.bins.chunk.hi[threadIdx.x] = w.masses[first_chunk + threadIdx.x].hi;
-    if (threadIdx.x < chunks) sh.bins.chunk.lo[threadIdx.x] = w.masses[first_chunk + threadIdx.x].lo;
-    __syncthreads();
-    const bool cut = CutAmongCandidates(sh, view, weigh, ahead, limit, num_keys, d.min_p, ChunkSize(vocab));
-    if (cut) return ChunkTotal(sh, vocab);
+  int num_keys;
+  if (LoadCandidates(sh, w, row, chunks, &num_keys) &&
+      CutAmongCandidates(sh, view, weigh, ahead, limit, num_keys, d.min_p, ChunkSize(vocab))) {
+    return ChunkTotal(sh, vocab);
   }
-  if (threadIdx.x == 0) {  // Select's safe answer
-    sh.row.l_max = facts.l_max;
-    sh.row.l_argmax = facts.argmax;
-  }
+  PrepareSelect(sh, facts);
   Select(sh, view, SelectInput{true, true, -kInf, d.top_p, 0, MapLo(facts, weigh), weigh}, vocab);
   return ChunkSums(sh, view, vocab, FinalWeights{weigh, -kInf, true, sh.cut_l, sh.cut_id, d.min_p});
+}
+
+// A top-k row's floor (the k-th largest logit, ties counted: *floor_l) and the draw's final chunk
+// sums, from the gathered tokens of the k-th token's bin: sorted, the (k - ahead)-th is the k-th;
+// its bin's tokens at or above it join the chunk sums. Else by Select (count mode) and ChunkSums.
+// Returns the total.
+__device__ U128 TopKChunkSums(Shared& sh, const Workspace& w, int row, const RowFacts& facts, const RowView& view,
+                              const Weigher& weigh, const DrawParams& d, int vocab, float* floor_l) {
+  const int chunks = NumChunks(vocab);
+  const KthBin kth = FindKthBin<kWarps>(w, row, d.top_k, reinterpret_cast<int*>(sh.reduce));
+  const int index = d.top_k - kth.ahead - 1;  // the k-th token among its bin's, sorted
+  int num_keys;
+  if (LoadCandidates(sh, w, row, chunks, &num_keys) && index >= 0 && index < num_keys) {
+    BitonicSort(sh.keys, num_keys);  // syncs
+    *floor_l = view.Logit(static_cast<int>(sh.keys[index] & 0xffffffffu));
+    const FinalWeights weights{weigh, *floor_l, false, 0.0f, 0, d.min_p};
+    for (int i = threadIdx.x; i < num_keys; i += kThreads) {
+      const int t = static_cast<int>(sh.keys[i] & 0xffffffffu);
+      const Mass m = weights(t, view.Logit(t));
+      if (IsZero(m)) continue;
+      atomicAdd(&sh.bins.chunk.hi[t / ChunkSize(vocab)], m.hi);
+      atomicAdd(&sh.bins.chunk.lo[t / ChunkSize(vocab)], m.lo);
+    }
+    __syncthreads();
+    return ChunkTotal(sh, vocab);
+  }
+  PrepareSelect(sh, facts);
+  Select(sh, view, SelectInput{false, false, -kInf, 1.0f, d.top_k, facts.l_min_finite, weigh}, vocab);
+  *floor_l = sh.cut_l;
+  return ChunkSums(sh, view, vocab, FinalWeights{weigh, *floor_l, false, 0.0f, 0, d.min_p});
 }
 
 // Block r, kThreads threads (DrawFromChunks' one thread a chunk): row r's token, rank and logprob.
@@ -377,7 +535,7 @@ __global__ void __launch_bounds__(kThreads, 1) PlainDrawKernel(SamplingKernelPar
   __syncthreads();
   WaitForPrerequisites();
   const Workspace w = Layout(p);
-  const RowFacts facts = Facts(ReduceRowParts(w, row, spans));
+  const RowFacts facts = Facts(ReduceRowParts(w, row, spans), p.vocab);
   const float* raw = p.logits + static_cast<size_t>(row) * p.vocab;  // [vocab]
   const RowView view{raw, facts.zero_row};
   const size_t first_chunk = At(row, chunks, 0);
@@ -386,13 +544,16 @@ __global__ void __launch_bounds__(kThreads, 1) PlainDrawKernel(SamplingKernelPar
     const Weigher weigh = RowWeigher(d, facts.l_max, sh.exp_table);
     U128 sum;
     FinalWeights weights{weigh, -kInf, false, 0.0f, 0, d.min_p};
-    if (d.top_p < 1.0f) {
+    const Cut cut = RowCut(d, facts.finite, p.vocab);
+    if (cut == Cut::kTopP) {
       sum = TopPChunkSums(sh, w, row, facts, view, weigh, d, p.vocab);
       weights = FinalWeights{weigh, -kInf, true, sh.cut_l, sh.cut_id, d.min_p};
+    } else if (cut == Cut::kTopK) {
+      float floor_l;
+      sum = TopKChunkSums(sh, w, row, facts, view, weigh, d, p.vocab, &floor_l);
+      weights = FinalWeights{weigh, floor_l, false, 0.0f, 0, d.min_p};
     } else {
-      if (threadIdx.x < chunks) sh.bins.chunk.hi[threadIdx.x] = w.masses[first_chunk + threadIdx.x].hi;
-      if (threadIdx.x < chunks) sh.bins.chunk.lo[threadIdx.x] = w.masses[first_chunk + threadIdx.x].lo;
-      __syncthreads();
+      LoadChunkMasses(sh, w, row, chunks);
       sum = ChunkTotal(sh, p.vocab);
     }
     const U128 target = ScaleByUniform(sum, UniformBits(seed, static_cast<uint64_t>(n), kSampleStream));
@@ -435,8 +596,9 @@ cudaError_t LaunchPlainSampling(const SamplingKernelParams& p, cudaStream_t stre
     return LaunchWithPdl(kernel, span_blocks, kSpanThreads, 0, stream, p, spans);
   };
   cudaError_t error = span_pass(PlainStatsKernel);
-  if (error == cudaSuccess) error = span_pass(p.top_p == nullptr ? PlainMassKernel<false> : PlainMassKernel<true>);
-  if (error == cudaSuccess && p.top_p != nullptr) error = span_pass(PlainCutKernel);
+  const bool cuts = p.top_p != nullptr || p.top_k != nullptr;
+  if (error == cudaSuccess) error = span_pass(cuts ? PlainMassKernel<true> : PlainMassKernel<false>);
+  if (error == cudaSuccess && cuts) error = span_pass(PlainCutKernel);
   if (error == cudaSuccess) error = LaunchWithPdl(PlainDrawKernel, p.num_rows, kThreads, 0, stream, p, spans);
   return error;
 }

@@ -19,6 +19,7 @@ __device__ __forceinline__ U128 ShflXor(U128 v, int o) {
   const u64 hi = __shfl_xor_sync(kFullMask, static_cast<u64>(v >> 64), o);
   return (static_cast<U128>(hi) << 64) | lo;
 }
+__device__ __forceinline__ int ShflUp(int v, int d) { return __shfl_up_sync(kFullMask, v, d); }
 __device__ __forceinline__ double ShflUp(double v, int d) { return __shfl_up_sync(kFullMask, v, d); }
 __device__ __forceinline__ U128 ShflUp(U128 v, int d) {
   const u64 lo = __shfl_up_sync(kFullMask, static_cast<u64>(v), d);

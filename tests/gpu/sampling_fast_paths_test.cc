@@ -88,28 +88,34 @@ struct Outputs {
   std::vector<uint8_t> accepted;
 };
 
-// What a plain row may have besides its logits: temperature 0 (greedy) or a draw, top-p, min-p,
-// the seed and the RNG position n (the number of output tokens, given as output_offsets).
+// What a plain row may have besides its logits: temperature 0 (greedy) or a draw, top-p or top-k,
+// min-p, the seed and the RNG position n (the number of output tokens, given as output_offsets).
 struct PlainRows {
   std::vector<float> temperature, top_p, min_p;
+  std::vector<int32_t> top_k;
   std::vector<uint64_t> seed;
   std::vector<int32_t> output_offsets;  // [rows + 1]; the ids are never read
 };
 
 PlainRows GreedyRows(int num_rows) {
   return {std::vector<float>(num_rows, 0.0f), std::vector<float>(num_rows, 1.0f), std::vector<float>(num_rows, 0.0f),
-          std::vector<uint64_t>(num_rows, 7), std::vector<int32_t>(num_rows + 1, 0)};
+          std::vector<int32_t>(num_rows, 0), std::vector<uint64_t>(num_rows, 7), std::vector<int32_t>(num_rows + 1, 0)};
 }
 
 // Row r: greedy every fourth row, else a temperature in [0.3, 3]; top-p 1, 0.9, 0.5, 0.99 or 0.02
-// by r % 5 and min-p 0.1 every third row; random seeds and positions.
-PlainRows RandomPlainRows(std::mt19937_64& rng, int num_rows) {
+// by r % 5, top-k 0, 1, 50, 3000 or the vocabulary by r / 5 (top-p 1 rows only) and min-p 0.1 every
+// third row; random seeds and positions.
+PlainRows RandomPlainRows(std::mt19937_64& rng, int num_rows, int vocab) {
   PlainRows rows;
   rows.output_offsets.push_back(0);
   for (int r = 0; r < num_rows; ++r) {
     rows.temperature.push_back(r % 4 == 3 ? 0.0f : std::uniform_real_distribution<float>(0.3f, 3.0f)(rng));
     constexpr float kTopP[] = {1.0f, 0.9f, 0.5f, 0.99f, 0.02f};
+    constexpr int32_t kTopKVocab = -1;  // top_k = vocab: off
+    constexpr int32_t kTopK[] = {0, 1, 50, 3000, kTopKVocab};
     rows.top_p.push_back(kTopP[r % 5]);
+    const int32_t top_k = kTopK[r / 5 % 5];
+    rows.top_k.push_back(r % 5 != 0 ? 0 : top_k == kTopKVocab ? vocab : top_k);
     rows.min_p.push_back(r % 3 == 1 ? 0.1f : 0.0f);
     rows.seed.push_back(rng());
     rows.output_offsets.push_back(rows.output_offsets.back() + std::uniform_int_distribution<int32_t>(0, 40)(rng));
@@ -120,9 +126,10 @@ PlainRows RandomPlainRows(std::mt19937_64& rng, int num_rows) {
 // The rows' parameters on the device.
 struct DeviceRows {
   explicit DeviceRows(const PlainRows& rows)
-      : temperature(rows.temperature), top_p(rows.top_p), min_p(rows.min_p), seed(rows.seed),
+      : temperature(rows.temperature), top_p(rows.top_p), min_p(rows.min_p), top_k(rows.top_k), seed(rows.seed),
         output_offsets(rows.output_offsets),
         any_top_p(std::any_of(rows.top_p.begin(), rows.top_p.end(), [](float p) { return p != 1.0f; })),
+        any_top_k(std::any_of(rows.top_k.begin(), rows.top_k.end(), [](int32_t k) { return k != 0; })),
         output_ids(std::vector<int32_t>(std::max(rows.output_offsets.back(), 1), 0)) {}
 
   // Logits [num_rows, vocab] with these rows' parameters.
@@ -132,7 +139,8 @@ struct DeviceRows {
     p.num_rows = static_cast<int>(temperature.size());
     p.vocab = vocab;
     p.temperature = temperature.get();
-    p.top_p = any_top_p ? top_p.get() : nullptr;  // as GpuSampler uploads it
+    p.top_p = any_top_p ? top_p.get() : nullptr;  // as GpuSampler uploads them
+    p.top_k = any_top_k ? top_k.get() : nullptr;
     p.min_p = min_p.get();
     p.seed = seed.get();
     p.output_offsets = output_offsets.get();
@@ -142,9 +150,10 @@ struct DeviceRows {
   }
 
   DeviceArray<float> temperature, top_p, min_p;
+  DeviceArray<int32_t> top_k;
   DeviceArray<uint64_t> seed;
   DeviceArray<int32_t> output_offsets;
-  bool any_top_p;  // else top_p goes as null: the plain fast path skips top-p's pass
+  bool any_top_p, any_top_k;  // else the array goes as null: the plain fast path skips its cut pass
   DeviceArray<int32_t> output_ids;
 };
 
@@ -221,7 +230,7 @@ void CheckAgainstSamplingKernel(Launcher fast_path, bool random_rows) {
   for (int batch = 0; batch < batches; ++batch) {
     CAPTURE(batch);
     const std::vector<float> logits = Logits(rng, num_rows, vocab, batch);
-    const PlainRows rows = random_rows ? RandomPlainRows(rng, num_rows) : GreedyRows(num_rows);
+    const PlainRows rows = random_rows ? RandomPlainRows(rng, num_rows, vocab) : GreedyRows(num_rows);
     const Outputs reference = Run(kernels::LaunchSampling, logits, rows, vocab, with_logprobs);
     const Outputs fast = Run(fast_path, logits, rows, vocab, with_logprobs);
     CheckSame(fast, reference, vocab);
@@ -242,9 +251,10 @@ TEST_CASE("Plain fast path draws below the max at a temperature", "[gpu][samplin
   const int vocab = 32000, num_rows = 64;
   std::mt19937_64 rng(77);
   const std::vector<float> logits = Logits(rng, num_rows, vocab, 0);
-  PlainRows rows = RandomPlainRows(rng, num_rows);
+  PlainRows rows = RandomPlainRows(rng, num_rows, vocab);
   std::fill(rows.temperature.begin(), rows.temperature.end(), 1.5f);
   std::fill(rows.top_p.begin(), rows.top_p.end(), 1.0f);
+  std::fill(rows.top_k.begin(), rows.top_k.end(), 0);
   std::fill(rows.min_p.begin(), rows.min_p.end(), 0.0f);
   const Outputs fast = Run(kernels::LaunchPlainSampling, logits, rows, vocab, true);
   CheckSame(fast, Run(kernels::LaunchSampling, logits, rows, vocab, true), vocab);
@@ -266,7 +276,7 @@ TEST_CASE("Greedy and plain fast paths replay in a CUDA graph", "[gpu][sampling]
   const int vocab = 128256;
   const int num_rows = 3;
   std::mt19937_64 rng(99);
-  const PlainRows rows = plain ? RandomPlainRows(rng, num_rows) : GreedyRows(num_rows);
+  const PlainRows rows = plain ? RandomPlainRows(rng, num_rows, vocab) : GreedyRows(num_rows);
   const DeviceRows d_rows(rows);
   auto logits = DeviceArray<float>::Poisoned(static_cast<size_t>(num_rows) * vocab);
   auto workspace = DeviceArray<uint8_t>::Poisoned(kernels::SamplingWorkspaceBytes(num_rows, vocab));
@@ -302,13 +312,14 @@ TEST_CASE("Greedy and plain fast paths replay in a CUDA graph", "[gpu][sampling]
 // ---- GpuSampler's choice -----------------------------------------------------------------------
 
 // Three sequences, one logits row each; the middle one's parameters by variant: 0 plain greedy
-// (min_tokens already reached); 1, 7 and 8 plain draws (temperature 0.7, 7 with min-p, 8 with
-// top-p: the plain fast path); else one thing that needs the sampling kernel (6: top-k). Every row must be the CPU
+// (min_tokens already reached); 1, 6, 7 and 8 plain draws (temperature 0.7; 6 with top-k, 7 with
+// min-p, 8 with top-p: the plain fast path); else one thing that needs the sampling kernel (9:
+// top-k and top-p together). Every row must be the CPU
 // Sampler's, and for variants > 0 the middle row's CPU rank is > 1 (with a temperature: the first
 // seed that draws the runner-up): the greedy fast path (rank 1) cannot pass.
 TEST_CASE("GpuSampler gives the CPU Sampler's tokens on every path", "[gpu][sampling][greedy][plain]") {
   const int vocab = 1000;
-  const int variant = GENERATE(0, 1, 2, 3, 4, 5, 6, 7, 8);
+  const int variant = GENERATE(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
   CAPTURE(variant);
   std::mt19937_64 rng(4321u + variant);
   std::vector<float> logits;
@@ -336,6 +347,7 @@ TEST_CASE("GpuSampler gives the CPU Sampler's tokens on every path", "[gpu][samp
     case 6: p.temperature = 0.7f; p.top_k = 5; middle[runner_up] = 29.9f; break;
     case 7: p.temperature = 0.7f; p.min_p = 0.5f; middle[runner_up] = 29.9f; break;  // w(runner-up) 0.87
     case 8: p.temperature = 0.7f; p.top_p = 0.9f; middle[runner_up] = 29.9f; break;  // p(favourite) 0.54
+    case 9: p.temperature = 0.7f; p.top_k = 5; p.top_p = 0.9f; middle[runner_up] = 29.9f; break;
     default: break;
   }
 

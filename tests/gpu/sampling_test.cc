@@ -198,8 +198,9 @@ GpuOutput RunOnGpu(const std::vector<RowCase>& rows, int vocab, const std::vecto
   params.vocab = vocab;
   params.temperature = d_temperature.get();
   params.seed = d_seeds.get();
-  params.top_k = d_top_k.get();
-  // As GpuSampler uploads it: none when no row cuts (the plain fast path then skips top-p's pass).
+  const bool any_top_k = std::any_of(top_k.begin(), top_k.end(), [](int32_t k) { return k != 0; });
+  params.top_k = any_top_k ? d_top_k.get() : nullptr;
+  // As GpuSampler uploads them: none when no row cuts (the plain fast path then skips its cut pass).
   const bool any_top_p = std::any_of(top_p.begin(), top_p.end(), [](float p) { return p != 1.0f; });
   params.top_p = any_top_p ? d_top_p.get() : nullptr;
   params.min_p = d_min_p.get();
@@ -708,9 +709,9 @@ TEST_CASE("GPU sampling timings (vocab 128256)", "[gpu][sampling][timing]") {
                   gpu.graph_microseconds);
       if (batch == 1) CheckAgainstCpu(rows, gpu);
       // The same rows on a fast path where they are plain: greedy (kernels/greedy_sampling.h), or
-      // temperature, top-p and min-p only (kernels/plain_sampling.h).
+      // temperature, top-p or top-k, and min-p (kernels/plain_sampling.h).
       const bool greedy = config.temperature == 0.0f;
-      if (!greedy && (config.top_k != 0 || config.penalties)) continue;
+      if (!greedy && ((config.top_k != 0 && config.top_p != 1.0f) || config.penalties)) continue;
       const GpuOutput fast =
           RunOnGpu(rows, vocab, kEos, 20, greedy ? kernels::LaunchGreedySampling : kernels::LaunchPlainSampling);
       std::printf("  %-18s batch %3d: %8.1f us (graph %8.1f us)\n", greedy ? "greedy fast path" : "plain fast path",

@@ -59,31 +59,40 @@ bool PlainGreedy(const SamplingParams& p, size_t num_output_tokens) {
   return p.temperature == 0.0f && NothingApplied(p, num_output_tokens);
 }
 
-// A kernel row that is a plain draw (kernels/plain_sampling.h): a finite temperature, top-p and
-// min-p at most, no draft to verify.
+// A kernel row that is a plain draw (kernels/plain_sampling.h): a finite temperature, top-p or
+// top-k, min-p, no draft to verify.
 bool PlainDraw(const SamplingParams& p, size_t num_output_tokens, int32_t draft) {
-  return p.temperature > 0.0f && std::isfinite(p.temperature) && p.top_k == 0 && draft < 0 &&
+  return p.temperature > 0.0f && std::isfinite(p.temperature) && (p.top_k == 0 || p.top_p == 1.0f) && draft < 0 &&
          NothingApplied(p, num_output_tokens);
 }
 
-// Whether a row cuts at top-p.
+// Whether a row cuts at top-p / top-k.
 bool AnyTopP(const std::vector<float>& top_p) {
   return std::any_of(top_p.begin(), top_p.end(), [](float p) { return p != 1.0f; });
 }
+bool AnyTopK(const std::vector<int32_t>& top_k) {
+  return std::any_of(top_k.begin(), top_k.end(), [](int32_t k) { return k != 0; });
+}
 
-// The rows' top_p, or none when no row cuts (null: every row's top_p is 1; the plain fast path then
-// skips top-p's pass).
+// The rows' top_p and top_k, or none when no row cuts (null: every row's top_p is 1, every top_k 0;
+// the plain fast path then skips the cut pass).
 const std::vector<float>& TopP(const std::vector<float>& top_p) {
   static const std::vector<float> kNone;
   return AnyTopP(top_p) ? top_p : kNone;
 }
+const std::vector<int32_t>& TopK(const std::vector<int32_t>& top_k) {
+  static const std::vector<int32_t> kNone;
+  return AnyTopK(top_k) ? top_k : kNone;
+}
 
-// Rows of a batch with top-p that the plain fast path takes: above, LaunchSampling's one block a row
-// is faster. H100, vocab 128256, temperature 1 and top-p 0.9, the sampling kernels alone: 62 / 69 /
-// 111 / 178 / 246 / 321 us at 1 / 8 / 32 / 64 / 96 / 132 rows against LaunchSampling's 210 / 211 /
-// 211 / 216 / 229 / 244; 1B decode at top-p 0.9 and batch 128 / 256 with the fast path: 2.291 /
-// 3.199 and 2.333 / 3.268 ms a step against 2.218 / 3.058 and 2.342 / 3.236 (two rounds).
-constexpr int64_t kPlainTopPMaxRows = 64;
+// Rows of a batch with top-p or top-k that the plain fast path takes: above, LaunchSampling's one
+// block a row is faster with top-p. H100, vocab 128256, temperature 1 and top-p 0.9, the sampling
+// kernels alone: 62 / 69 / 111 / 178 / 246 / 321 us at 1 / 8 / 32 / 64 / 96 / 132 rows against
+// LaunchSampling's 210 / 211 / 211 / 216 / 229 / 244; 1B decode at top-p 0.9 and batch 128 / 256
+// with the fast path: 2.291 / 3.199 and 2.333 / 3.268 ms a step against 2.218 / 3.058 and 2.342 /
+// 3.236 (two rounds). Top-k 50 stays faster up to 132 rows (41 / 95 / 181 us at 1 / 64 / 132 against
+// 142 / 144 / 200), but has been timed in decode only up to 64 rows.
+constexpr int64_t kPlainCutMaxRows = 64;
 
 }  // namespace
 
@@ -211,7 +220,7 @@ Status GpuSampler::Upload(const Rows& rows, cudaStream_t stream, kernels::Sampli
   up.Add(rows.presence, &p.presence_penalty);
   up.Add(rows.frequency, &p.frequency_penalty);
   up.Add(rows.seed, &p.seed);
-  up.Add(rows.top_k, &p.top_k);
+  up.Add(TopK(rows.top_k), &p.top_k);
   up.Add(rows.min_tokens, &p.min_tokens);
   up.Add(rows.ignore_eos, &p.ignore_eos);
   up.Add(ListOffsets(rows.prompt_offsets, rows.prompt_ids), &p.prompt_offsets);
@@ -269,7 +278,7 @@ Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cud
   kernels::SamplingKernelParams p = KernelParams(rows, logits);
   if (rows.plain_greedy) {
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGreedySampling(p, stream), "greedy sampling"));
-  } else if (rows.plain && (num_rows <= kPlainTopPMaxRows || !AnyTopP(rows.top_p))) {
+  } else if (rows.plain && (num_rows <= kPlainCutMaxRows || !(AnyTopP(rows.top_p) || AnyTopK(rows.top_k)))) {
     SPECD_RETURN_IF_ERROR(Upload(rows, stream, p));
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchPlainSampling(p, stream), "plain sampling"));
   } else {
