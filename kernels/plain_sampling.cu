@@ -318,11 +318,6 @@ __device__ Band CandidateBand(const Workspace& w, int row, float top_p, double* 
   return {lo, min(kNumBins - 1, BlockReduce<kSpanWarps>(below_hi, add, scratch))};
 }
 
-// The candidate key of token t: ascending keys are the order (l descending, id ascending).
-__device__ u64 CandidateKey(int t, float l) {
-  return (static_cast<u64>(DescendingKey(l)) << 32) | static_cast<unsigned>(t);
-}
-
 // One more candidate for the row's keys (those past kGatherCapacity are counted, not kept).
 __device__ void Gather(const Workspace& w, int row, u64 key) {
   const int slot = atomicAdd(&w.num_keys[row], 1);
@@ -335,31 +330,14 @@ __device__ void Gather(const Workspace& w, int row, u64 key) {
 // 0.9, the sampling kernels took 67 / 199 / 355 us at 1 / 64 / 132 rows against 62 / 178 / 321.
 __device__ void TopPExactPass(const Workspace& w, int row, int chunk, const RowView& view, const Weigher& weigh,
                               const FastBins& bin_of, Band band, double min_p, int vocab) {
-  u64 s_hi = 0, s_lo = 0, a_hi = 0, a_lo = 0, c_hi = 0, c_lo = 0;
+  TopPExactSums sums;
   ForEachInChunk(view, chunk, ChunkSize(vocab), vocab, [&](int t, float l) {
-    if (!(l > -kInf) || l < weigh.no_mass_below) return;
-    const double weight = weigh(l);
-    const Mass m = ToMass(weight);
-    if (IsZero(m)) return;
-    s_hi += m.hi;
-    s_lo += m.lo;
-    const int b = bin_of(l);
-    if (b > band.hi) return;
-    if (b >= band.lo) {
-      Gather(w, row, CandidateKey(t, l));
-      return;
-    }
-    a_hi += m.hi;
-    a_lo += m.lo;
-    if (!(min_p > 0.0) || weight >= min_p) {
-      c_hi += m.hi;
-      c_lo += m.lo;
-    }
+    sums.Add(t, l, weigh, bin_of, band.lo, band.hi, min_p, [&](u64 key) { Gather(w, row, key); });
   });
   const size_t at = At(row, NumChunks(vocab), chunk);
-  StoreChunkMass(&w.totals[at], s_hi, s_lo);
-  StoreChunkMass(&w.aheads[at], a_hi, a_lo);
-  StoreChunkMass(&w.masses[at], c_hi, c_lo);
+  StoreChunkMass(&w.totals[at], sums.s_hi, sums.s_lo);
+  StoreChunkMass(&w.aheads[at], sums.a_hi, sums.a_lo);
+  StoreChunkMass(&w.masses[at], sums.c_hi, sums.c_lo);
 }
 
 // The bin holding the k-th token of a top-k row (by the count histogram; every thread of a block of

@@ -27,6 +27,42 @@ struct FastBins {
   }
 };
 
+// A token's key for sorting the candidates: ascending keys are the order (l descending, id
+// ascending).
+__device__ __forceinline__ u64 CandidateKey(int t, float l) {
+  return (static_cast<u64>(DescendingKey(l)) << 32) | static_cast<unsigned>(t);
+}
+
+// One thread's sums of step 2, the exact pass (also plain_sampling.cu's): S (every token with
+// mass), A (the tokens of the bins before the band [lo, hi]) and the draw's chunk sum of those
+// (min-p survivors); the band's tokens go to `gather`.
+struct TopPExactSums {
+  u64 s_hi = 0, s_lo = 0, a_hi = 0, a_lo = 0, c_hi = 0, c_lo = 0;
+
+  // Token t with logit l, at or above top-k's floor.
+  template <typename Gather>
+  __device__ void Add(int t, float l, const Weigher& weigh, const FastBins& bin_of, int lo, int hi, double min_p,
+                      Gather&& gather) {
+    if (!(l > -kInf) || l < weigh.no_mass_below) return;
+    const double w = weigh(l);
+    const Mass m = ToMass(w);
+    if (IsZero(m)) return;
+    s_hi += m.hi;
+    s_lo += m.lo;
+    const int b = bin_of(l);
+    if (b < lo) {
+      a_hi += m.hi;
+      a_lo += m.lo;
+      if (!(min_p > 0.0) || w >= min_p) {
+        c_hi += m.hi;
+        c_lo += m.lo;
+      }
+    } else if (b <= hi) {
+      gather(CandidateKey(t, l));
+    }
+  }
+};
+
 // Step 3 of the fast path (also plain_sampling.cu's): the candidates sh.keys[0, n) (sorted here;
 // each key (DescendingKey(l) << 32) | id), `ahead` the mass of the tokens surely kept before them,
 // `limit` = ceil(p * S). Finds the cut among them (sh.cut_l, sh.cut_id) and adds the candidates up
@@ -114,41 +150,25 @@ __device__ bool TopPFastPath(Shared& sh, const RowView& view, const Weigher& wei
   if (tid == 0) sh.num_keys = 0;
   __syncthreads();
   const int chunk_size = ChunkSize(vocab);
-  u64 s_hi = 0, s_lo = 0, a_hi = 0, a_lo = 0;
+  TopPExactSums sums;
+  const auto gather = [&](u64 key) {
+    const int slot = atomicAdd(&sh.num_keys, 1);
+    if (slot < kGatherCapacity) sh.keys[slot] = key;
+  };
   for (int c = Warp(); c < NumChunks(vocab); c += kWarps) {
-    u64 c_hi = 0, c_lo = 0;
+    sums.c_hi = sums.c_lo = 0;  // the chunk's own
     ForEachInChunk(view, c, chunk_size, vocab, [&](int t, float l) {
-      if (!(l > -kInf) || l < floor_l || l < weigh.no_mass_below) return;
-      const double w = weigh(l);
-      const Mass m = ToMass(w);
-      if (IsZero(m)) return;
-      s_hi += m.hi;
-      s_lo += m.lo;
-      const int b = bin_of(l);
-      if (b < lo) {
-        a_hi += m.hi;
-        a_lo += m.lo;
-        if (!(min_p > 0.0) || w >= min_p) {
-          c_hi += m.hi;
-          c_lo += m.lo;
-        }
-      } else if (b <= hi) {
-        const int slot = atomicAdd(&sh.num_keys, 1);
-        if (slot < kGatherCapacity) {
-          sh.keys[slot] = (static_cast<u64>(DescendingKey(l)) << 32) | static_cast<unsigned>(t);
-        }
-      }
+      if (!(l < floor_l)) sums.Add(t, l, weigh, bin_of, lo, hi, min_p, gather);
     });
-    c_hi = WarpSum(c_hi);
-    c_lo = WarpSum(c_lo);
+    const u64 c_hi = WarpSum(sums.c_hi), c_lo = WarpSum(sums.c_lo);
     if (Lane() == 0) {
       sh.bins.chunk.hi[c] = c_hi;
       sh.bins.chunk.lo[c] = c_lo;
     }
   }
   const auto add = [](U128 a, U128 b) { return a + b; };
-  const U128 sum = BlockReduce(Combine(s_hi, s_lo), add, sh.reduce);
-  const U128 ahead = BlockReduce(Combine(a_hi, a_lo), add, sh.reduce);
+  const U128 sum = BlockReduce(Combine(sums.s_hi, sums.s_lo), add, sh.reduce);
+  const U128 ahead = BlockReduce(Combine(sums.a_hi, sums.a_lo), add, sh.reduce);
   const U128 limit = CeilMul(top_p, sum);
   return CutAmongCandidates(sh, view, weigh, ahead, limit, min(sh.num_keys, kGatherCapacity), min_p, chunk_size);
 }

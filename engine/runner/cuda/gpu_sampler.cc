@@ -66,23 +66,18 @@ bool PlainDraw(const SamplingParams& p, size_t num_output_tokens, int32_t draft)
          NothingApplied(p, num_output_tokens);
 }
 
-// Whether a row cuts at top-p / top-k.
-bool AnyTopP(const std::vector<float>& top_p) {
-  return std::any_of(top_p.begin(), top_p.end(), [](float p) { return p != 1.0f; });
-}
-bool AnyTopK(const std::vector<int32_t>& top_k) {
-  return std::any_of(top_k.begin(), top_k.end(), [](int32_t k) { return k != 0; });
+// Whether some row's value is not `off` (a row cuts at top-p / top-k).
+template <typename T>
+bool AnyBut(const std::vector<T>& values, T off) {
+  return std::any_of(values.begin(), values.end(), [off](T value) { return value != off; });
 }
 
-// The rows' top_p and top_k, or none when no row cuts (null: every row's top_p is 1, every top_k 0;
+// The rows' top_p or top_k, or none when no row cuts (null: every row's top_p is 1, every top_k 0;
 // the plain fast path then skips the cut pass).
-const std::vector<float>& TopP(const std::vector<float>& top_p) {
-  static const std::vector<float> kNone;
-  return AnyTopP(top_p) ? top_p : kNone;
-}
-const std::vector<int32_t>& TopK(const std::vector<int32_t>& top_k) {
-  static const std::vector<int32_t> kNone;
-  return AnyTopK(top_k) ? top_k : kNone;
+template <typename T>
+const std::vector<T>& UnlessAll(const std::vector<T>& values, T off) {
+  static const std::vector<T> kNone;
+  return AnyBut(values, off) ? values : kNone;
 }
 
 // Rows of a batch with top-p or top-k that the plain fast path takes: above, LaunchSampling's one
@@ -214,13 +209,13 @@ StatusOr<std::unique_ptr<GpuSampler>> GpuSampler::Create(int64_t max_rows, int64
 Status GpuSampler::Upload(const Rows& rows, cudaStream_t stream, kernels::SamplingKernelParams& p) {
   PackedUpload& up = device_->parameters;
   up.Add(rows.temperature, &p.temperature);
-  up.Add(TopP(rows.top_p), &p.top_p);
+  up.Add(UnlessAll(rows.top_p, 1.0f), &p.top_p);
   up.Add(rows.min_p, &p.min_p);
   up.Add(rows.repetition, &p.repetition_penalty);
   up.Add(rows.presence, &p.presence_penalty);
   up.Add(rows.frequency, &p.frequency_penalty);
   up.Add(rows.seed, &p.seed);
-  up.Add(TopK(rows.top_k), &p.top_k);
+  up.Add(UnlessAll(rows.top_k, 0), &p.top_k);
   up.Add(rows.min_tokens, &p.min_tokens);
   up.Add(rows.ignore_eos, &p.ignore_eos);
   up.Add(ListOffsets(rows.prompt_offsets, rows.prompt_ids), &p.prompt_offsets);
@@ -278,7 +273,7 @@ Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cud
   kernels::SamplingKernelParams p = KernelParams(rows, logits);
   if (rows.plain_greedy) {
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGreedySampling(p, stream), "greedy sampling"));
-  } else if (rows.plain && (num_rows <= kPlainCutMaxRows || !(AnyTopP(rows.top_p) || AnyTopK(rows.top_k)))) {
+  } else if (rows.plain && (num_rows <= kPlainCutMaxRows || !(AnyBut(rows.top_p, 1.0f) || AnyBut(rows.top_k, 0)))) {
     SPECD_RETURN_IF_ERROR(Upload(rows, stream, p));
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchPlainSampling(p, stream), "plain sampling"));
   } else {
