@@ -40,6 +40,7 @@
 
 #include <algorithm>
 
+#include "kernels/pdl.cuh"
 #include "kernels/plain_sampling.h"
 #include "kernels/sampling_draw.cuh"
 #include "kernels/sampling_select.cuh"
@@ -64,6 +65,8 @@ __global__ void __launch_bounds__(kThreads, 1) SamplingKernel(SamplingKernelPara
     sh.exp_table[tid] = kExp2TableHi[tid];
     sh.exp_table[kExpTableSize + tid] = kExp2TableLo[tid];
   }
+  AllowDependentLaunch();
+  WaitForPrerequisites();  // the logits, and the row's inputs, come from the kernels and copies before
   LoadRow(p, row, s);  // syncs
   const auto write_invalid = [&]() {
     if (tid != 0) return;
@@ -230,8 +233,8 @@ cudaError_t LaunchSampling(const SamplingKernelParams& p, cudaStream_t stream) {
       (p.stop_token_offsets != nullptr && p.stop_token_ids == nullptr) ||
       (p.draft_probs != nullptr && p.draft_token_ids == nullptr);
   if (missing) return cudaErrorInvalidValue;
-  SamplingKernel<<<p.num_rows, kThreads, 0, stream>>>(p);
-  return cudaGetLastError();
+  // A programmatic dependent of the lm_head (pdl.cuh): its blocks are scheduled while the lm_head drains.
+  return LaunchWithPdl(SamplingKernel, p.num_rows, kThreads, 0, stream, p);
 }
 
 }  // namespace specd::kernels
