@@ -23,7 +23,10 @@
 // exact, slow). A top-k row counts its tokens over the same bins in the masses pass (exact
 // integers); the cut pass finds the bin holding the k-th token, sums the bins before it and
 // gathers that bin's tokens; the draw block sorts them, and the (k - tokens before)-th is the k-th
-// largest: the floor (Select's count mode when the bin is too big). Greedy rows skip the weights
+// largest: the floor (Select's count mode when the bin is too big). A row with both counts as a
+// top-k row, but the cut pass gathers the tokens of the bins before the k-th token's too: sorted,
+// they hold the floor, every token at or above it (top-p's candidates, whose mass is S) and so
+// top-p's cut (Select's count and mass modes when they are too many). Greedy rows skip the weights
 // and the draw: their token is the argmax.
 #include "kernels/plain_sampling.h"
 
@@ -144,13 +147,18 @@ __device__ DrawParams RowDrawParams(const SamplingKernelParams& p, int row) {
 // What a draw row cuts before drawing: top-p below 1; else top-k when 0 < k < vocab and k <= the
 // row's finite tokens (SamplingKernel's condition); else nothing. A row never has both (the
 // caller's promise). Greedy rows cut nothing.
-enum class Cut { kNone, kTopP, kTopK };
+enum class Cut { kNone, kTopP, kTopK, kTopKTopP };
 
+// LaunchSampling's conditions: top-k cuts when k < vocab and at most the finite tokens.
 __device__ Cut RowCut(const DrawParams& d, int finite, int vocab) {
   if (d.temperature == 0.0f) return Cut::kNone;
-  if (d.top_p < 1.0f) return Cut::kTopP;
-  return d.top_k > 0 && d.top_k < vocab && d.top_k <= finite ? Cut::kTopK : Cut::kNone;
+  const bool top_k = d.top_k > 0 && d.top_k < vocab && d.top_k <= finite;
+  if (d.top_p < 1.0f) return top_k ? Cut::kTopKTopP : Cut::kTopP;
+  return top_k ? Cut::kTopK : Cut::kNone;
 }
+
+// Whether the row's histogram counts tokens (top-k's k-th token) rather than summing mass.
+__device__ bool CountsTokens(Cut cut) { return cut == Cut::kTopK || cut == Cut::kTopKTopP; }
 
 // Before the row's stats are known: whether RowCut may cut.
 __device__ bool MayCut(const DrawParams& d, int vocab) {
@@ -267,7 +275,7 @@ __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelPa
         return;
       }
       if (!(l > -kInf)) return;
-      if (cut == Cut::kTopK) {
+      if (CountsTokens(cut)) {
         atomicAdd(&bins.count[bin_of(l)], 1u);
         return;
       }
@@ -283,7 +291,7 @@ __global__ void __launch_bounds__(kSpanThreads) PlainMassKernel(SamplingKernelPa
   __syncthreads();
   for (int b = threadIdx.x; b < kNumBins; b += kSpanThreads) {
     if (bins.count[b] == 0) continue;  // no tokens, or no mass (0.0f)
-    if (cut == Cut::kTopK) {
+    if (CountsTokens(cut)) {
       atomicAdd(&w.bin_count[At(row, kNumBins, b)], bins.count[b]);
     } else {
       atomicAdd(&w.bin_mass[At(row, kNumBins, b)], bins.mass[b]);
@@ -372,16 +380,17 @@ __device__ KthBin FindKthBin(const Workspace& w, int row, int k, int* scratch /*
 }
 
 // The chunk's tokens of a top-k row: the draw's chunk sum of the bins before the k-th token's
-// (all kept: min-p survivors), that bin's tokens gathered.
+// (all kept: min-p survivors), that bin's tokens gathered. With top-p (gather_ahead) the bins
+// before it are gathered too and nothing is summed: top-p's cut, found among them, decides.
 __device__ void TopKExactPass(const Workspace& w, int row, int chunk, const RowView& view, const Weigher& weigh,
-                              const FastBins& bin_of, int kth_bin, double min_p, int vocab) {
+                              const FastBins& bin_of, int kth_bin, bool gather_ahead, double min_p, int vocab) {
   const FinalWeights kept{weigh, -kInf, false, 0.0f, 0, min_p};
   u64 c_hi = 0, c_lo = 0;
   ForEachInChunk(view, chunk, ChunkSize(vocab), vocab, [&](int t, float l) {
     if (!(l > -kInf)) return;
     const int b = bin_of(l);
     if (b > kth_bin) return;
-    if (b == kth_bin) {
+    if (b == kth_bin || gather_ahead) {
       Gather(w, row, CandidateKey(t, l));
       return;
     }
@@ -417,7 +426,9 @@ __global__ void __launch_bounds__(kSpanThreads) PlainCutKernel(SamplingKernelPar
     if (chunk < NumChunks(p.vocab)) TopPExactPass(w, row, chunk, view, weigh, bin_of, band, d.min_p, p.vocab);
   } else {
     const KthBin kth = FindKthBin<kSpanWarps>(w, row, d.top_k, reinterpret_cast<int*>(scratch));
-    if (chunk < NumChunks(p.vocab)) TopKExactPass(w, row, chunk, view, weigh, bin_of, kth.bin, d.min_p, p.vocab);
+    if (chunk < NumChunks(p.vocab)) {
+      TopKExactPass(w, row, chunk, view, weigh, bin_of, kth.bin, cut == Cut::kTopKTopP, d.min_p, p.vocab);
+    }
   }
 }
 
@@ -500,6 +511,42 @@ __device__ U128 TopKChunkSums(Shared& sh, const Workspace& w, int row, const Row
   return ChunkSums(sh, view, vocab, FinalWeights{weigh, *floor_l, false, 0.0f, 0, d.min_p});
 }
 
+// A row with top-k and top-p: LaunchSampling's top-k floor (*floor_l), then top-p's cut among the
+// tokens at or above it (sh.cut_l, sh.cut_id), and the draw's final chunk sums. The gathered tokens
+// are every token of the k-th token's bin and the bins before it, so sorted, the k-th is the floor
+// and those at or above it, a prefix, are top-p's candidates: S is their mass. Else by Select
+// (count mode, then mass mode above the floor) and ChunkSums. Returns the total.
+__device__ U128 TopKTopPChunkSums(Shared& sh, const Workspace& w, int row, const RowFacts& facts, const RowView& view,
+                                  const Weigher& weigh, const DrawParams& d, int vocab, float* floor_l) {
+  const int chunks = NumChunks(vocab);
+  int num_keys;
+  if (LoadCandidates(sh, w, row, chunks, &num_keys) && d.top_k <= num_keys) {
+    BitonicSort(sh.keys, num_keys);  // syncs
+    *floor_l = view.Logit(static_cast<int>(sh.keys[d.top_k - 1] & 0xffffffffu));
+    int candidates = 0;
+    U128 mass = 0;
+    for (int i = threadIdx.x; i < num_keys; i += kThreads) {
+      const float l = view.Logit(static_cast<int>(sh.keys[i] & 0xffffffffu));
+      if (l < *floor_l) continue;
+      ++candidates;
+      mass += ToU128(ToMass(weigh(l)));
+    }
+    candidates = BlockReduce(candidates, [](int a, int b) { return a + b; }, sh.reduce);
+    mass = BlockReduce(mass, [](U128 a, U128 b) { return a + b; }, sh.reduce);
+    // The chunk sums LoadCandidates loaded are 0 (the cut pass summed nothing for this row).
+    if (CutAmongCandidates(sh, view, weigh, 0, CeilMul(d.top_p, mass), candidates, d.min_p, ChunkSize(vocab))) {
+      return ChunkTotal(sh, vocab);
+    }
+  }
+  PrepareSelect(sh, facts);
+  Select(sh, view, SelectInput{false, false, -kInf, 1.0f, d.top_k, facts.l_min_finite, weigh}, vocab);
+  *floor_l = sh.cut_l;
+  PrepareSelect(sh, facts);
+  const double map_lo = fmax(MapLo(facts, weigh), static_cast<double>(*floor_l));
+  Select(sh, view, SelectInput{true, true, *floor_l, d.top_p, 0, map_lo, weigh}, vocab);
+  return ChunkSums(sh, view, vocab, FinalWeights{weigh, *floor_l, true, sh.cut_l, sh.cut_id, d.min_p});
+}
+
 // Block r, kThreads threads (DrawFromChunks' one thread a chunk): row r's token, rank and logprob.
 __global__ void __launch_bounds__(kThreads, 1) PlainDrawKernel(SamplingKernelParams p, int spans) {
   __shared__ Shared sh;
@@ -530,6 +577,10 @@ __global__ void __launch_bounds__(kThreads, 1) PlainDrawKernel(SamplingKernelPar
       float floor_l;
       sum = TopKChunkSums(sh, w, row, facts, view, weigh, d, p.vocab, &floor_l);
       weights = FinalWeights{weigh, floor_l, false, 0.0f, 0, d.min_p};
+    } else if (cut == Cut::kTopKTopP) {
+      float floor_l;
+      sum = TopKTopPChunkSums(sh, w, row, facts, view, weigh, d, p.vocab, &floor_l);
+      weights = FinalWeights{weigh, floor_l, true, sh.cut_l, sh.cut_id, d.min_p};
     } else {
       LoadChunkMasses(sh, w, row, chunks);
       sum = ChunkTotal(sh, p.vocab);

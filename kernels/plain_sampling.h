@@ -5,7 +5,7 @@
 // issue-bound on the double-precision weights.
 //
 // A plain row is either plain greedy (greedy_sampling.h's promise) or a plain draw: temperature
-// T > 0 (finite), top_p in (0, 1] or top_k >= 0 (not both: top_k 0 or top_p 1), min_p in [0, 1],
+// T > 0 (finite), top_p in (0, 1] and top_k >= 0 (either or both), min_p in [0, 1],
 // and nothing else applied: no logit bias, repetition penalty 1, presence and frequency penalties
 // 0, no min_tokens masking in effect, no draft to verify. That is the caller's promise (the host
 // knows each row's parameters). A draw row's token is sampler.cc's: top-k's floor or top-p's cut,

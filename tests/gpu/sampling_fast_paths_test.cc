@@ -1,6 +1,7 @@
 // The sampling fast paths against LaunchSampling on the same rows: the greedy path
 // (kernels/greedy_sampling.h) and the plain path (kernels/plain_sampling.h: greedy rows and draws
-// at a temperature, with or without top-p and min-p, at random RNG positions). Random logits with
+// at a temperature, with or without top-p, top-k (alone or together) and min-p, at random RNG
+// positions). Random logits with
 // ties for the max (within a block, across blocks, +0 and -0, +inf and FLT_MAX), NaN and
 // infinities, rows with nothing finite; batches of 1, 3 and 64 rows; vocabularies 128256, 32000,
 // 1000 and 7 (not a multiple of 4: scalar loads); logprobs and ranks on and off. Token and rank
@@ -103,8 +104,8 @@ PlainRows GreedyRows(int num_rows) {
 }
 
 // Row r: greedy every fourth row, else a temperature in [0.3, 3]; top-p 1, 0.9, 0.5, 0.99 or 0.02
-// by r % 5, top-k 0, 1, 50, 3000 or the vocabulary by r / 5 (top-p 1 rows only) and min-p 0.1 every
-// third row; random seeds and positions.
+// by r % 5, top-k 0, 1, 50, 3000 or the vocabulary by r / 5 (so every pair of the two in 25 rows)
+// and min-p 0.1 every third row; random seeds and positions.
 PlainRows RandomPlainRows(std::mt19937_64& rng, int num_rows, int vocab) {
   PlainRows rows;
   rows.output_offsets.push_back(0);
@@ -115,7 +116,7 @@ PlainRows RandomPlainRows(std::mt19937_64& rng, int num_rows, int vocab) {
     constexpr int32_t kTopK[] = {0, 1, 50, 3000, kTopKVocab};
     rows.top_p.push_back(kTopP[r % 5]);
     const int32_t top_k = kTopK[r / 5 % 5];
-    rows.top_k.push_back(r % 5 != 0 ? 0 : top_k == kTopKVocab ? vocab : top_k);
+    rows.top_k.push_back(top_k == kTopKVocab ? vocab : top_k);
     rows.min_p.push_back(r % 3 == 1 ? 0.1f : 0.0f);
     rows.seed.push_back(rng());
     rows.output_offsets.push_back(rows.output_offsets.back() + std::uniform_int_distribution<int32_t>(0, 40)(rng));
@@ -312,9 +313,9 @@ TEST_CASE("Greedy and plain fast paths replay in a CUDA graph", "[gpu][sampling]
 // ---- GpuSampler's choice -----------------------------------------------------------------------
 
 // Three sequences, one logits row each; the middle one's parameters by variant: 0 plain greedy
-// (min_tokens already reached); 1, 6, 7 and 8 plain draws (temperature 0.7; 6 with top-k, 7 with
-// min-p, 8 with top-p: the plain fast path); else one thing that needs the sampling kernel (9:
-// top-k and top-p together). Every row must be the CPU
+// (min_tokens already reached); 1 and 6 to 9 plain draws (temperature 0.7; 6 with top-k, 7 with
+// min-p, 8 with top-p, 9 with top-k and top-p: the plain fast path); else one thing that needs the
+// sampling kernel. Every row must be the CPU
 // Sampler's, and for variants > 0 the middle row's CPU rank is > 1 (with a temperature: the first
 // seed that draws the runner-up): the greedy fast path (rank 1) cannot pass.
 TEST_CASE("GpuSampler gives the CPU Sampler's tokens on every path", "[gpu][sampling][greedy][plain]") {

@@ -59,11 +59,10 @@ bool PlainGreedy(const SamplingParams& p, size_t num_output_tokens) {
   return p.temperature == 0.0f && NothingApplied(p, num_output_tokens);
 }
 
-// A kernel row that is a plain draw (kernels/plain_sampling.h): a finite temperature, top-p or
+// A kernel row that is a plain draw (kernels/plain_sampling.h): a finite temperature, top-p,
 // top-k, min-p, no draft to verify.
 bool PlainDraw(const SamplingParams& p, size_t num_output_tokens, int32_t draft) {
-  return p.temperature > 0.0f && std::isfinite(p.temperature) && (p.top_k == 0 || p.top_p == 1.0f) && draft < 0 &&
-         NothingApplied(p, num_output_tokens);
+  return p.temperature > 0.0f && std::isfinite(p.temperature) && draft < 0 && NothingApplied(p, num_output_tokens);
 }
 
 // Whether some row's value is not `off` (a row cuts at top-p / top-k).
