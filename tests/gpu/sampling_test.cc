@@ -709,9 +709,9 @@ TEST_CASE("GPU sampling timings (vocab 128256)", "[gpu][sampling][timing]") {
                   gpu.graph_microseconds);
       if (batch == 1) CheckAgainstCpu(rows, gpu);
       // The same rows on a fast path where they are plain: greedy (kernels/greedy_sampling.h), or
-      // temperature, top-p or top-k, and min-p (kernels/plain_sampling.h).
+      // temperature, top-p, top-k or both, and min-p (kernels/plain_sampling.h).
       const bool greedy = config.temperature == 0.0f;
-      if (!greedy && ((config.top_k != 0 && config.top_p != 1.0f) || config.penalties)) continue;
+      if (config.penalties) continue;
       const GpuOutput fast =
           RunOnGpu(rows, vocab, kEos, 20, greedy ? kernels::LaunchGreedySampling : kernels::LaunchPlainSampling);
       std::printf("  %-18s batch %3d: %8.1f us (graph %8.1f us)\n", greedy ? "greedy fast path" : "plain fast path",
