@@ -144,12 +144,10 @@ __device__ DrawParams RowDrawParams(const SamplingKernelParams& p, int row) {
           p.min_p != nullptr ? p.min_p[row] : 0.0};
 }
 
-// What a draw row cuts before drawing: top-p below 1; else top-k when 0 < k < vocab and k <= the
-// row's finite tokens (SamplingKernel's condition); else nothing. A row never has both (the
-// caller's promise). Greedy rows cut nothing.
+// What a draw row cuts before drawing: top-k when 0 < k < vocab and k <= the row's finite tokens
+// (SamplingKernel's condition), top-p when below 1, either or both. Greedy rows cut nothing.
 enum class Cut { kNone, kTopP, kTopK, kTopKTopP };
 
-// LaunchSampling's conditions: top-k cuts when k < vocab and at most the finite tokens.
 __device__ Cut RowCut(const DrawParams& d, int finite, int vocab) {
   if (d.temperature == 0.0f) return Cut::kNone;
   const bool top_k = d.top_k > 0 && d.top_k < vocab && d.top_k <= finite;
