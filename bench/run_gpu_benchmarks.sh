@@ -12,10 +12,14 @@
 #               all at the prompt's context (--fixed-context), and with contexts growing each step
 #   spec        speculative decoding on the bundled pair (both models on the GPU), batch 1 and 8,
 #               k = 1..8
+#   timeline    batch-1 decode steps of both shapes traced kernel by kernel (bench/kernel_trace.cc,
+#               bench/kernel_timeline.py: where a step's time goes), next to the same run untraced
+#               (the tracer's cost); not in the default list
 #   report      bench/gpu_report.py: a table, and $OUT/cuda_runner_<card>.json for bench/results/
 # usage: bash bench/run_gpu_benchmarks.sh [PART ...]      (no PART: all of them, in this order)
 # Binaries come built from here in .gpu/:
 #   here:  ../shared/device/bundle-libs.sh build/bin/specd_bench_{attention,model_decode,spec_decode} .gpu/
+#          cp build/bench/libspecd_kernel_trace.so .gpu/lib/    (timeline only)
 #   there: bash bench/run_gpu_benchmarks.sh      (with .gpu carried; raw results under $OUT)
 # A part's results stay under $OUT, so the parts can run in separate calls and the report read
 # them all from one folder.
@@ -55,6 +59,16 @@ throughput() {
     --out "$out/decode_specd_verify_growing_llama-3.1-8b.json"
 }
 
+timeline() {
+  for shape in llama-3.2-1b llama-3.1-8b; do
+    $decode --shape bench/shapes/$shape --new-tokens 64 --out "$out/timeline_untraced_$shape.json"
+    CUDA_INJECTION64_PATH=$PWD/.gpu/lib/libspecd_kernel_trace.so SPECD_KERNEL_TRACE="$out/kernel_trace_$shape.csv" \
+      $decode --shape bench/shapes/$shape --new-tokens 64 --out "$out/timeline_traced_$shape.json"
+    python3 bench/kernel_timeline.py "$out/kernel_trace_$shape.csv" --json "$out/timeline_$shape.json" |
+      tee "$out/timeline_$shape.txt"
+  done
+}
+
 spec() { .gpu/specd_bench_spec_decode --runner cuda --passes 10 --out "$out/spec_decode_cuda.json"; }
 
 report() { python3 bench/gpu_report.py "$out"; }
@@ -63,7 +77,7 @@ parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(attention flex decode throughput spec report)
 for part in "${parts[@]}"; do
   case "$part" in
-    attention|flex|decode|throughput|spec|report) "$part" ;;
-    *) echo "run_gpu_benchmarks.sh: unknown part '$part' (attention, flex, decode, throughput, spec, report)" >&2; exit 2 ;;
+    attention|flex|decode|throughput|spec|timeline|report) "$part" ;;
+    *) echo "run_gpu_benchmarks.sh: unknown part '$part' (attention, flex, decode, throughput, spec, timeline, report)" >&2; exit 2 ;;
   esac
 done
