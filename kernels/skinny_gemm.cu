@@ -467,17 +467,33 @@ int SplitFor(int in) {
   return vectors > 1024 ? 4 : vectors > 512 ? 2 : 1;
 }
 
-// A one-row product of two waves or more lets the next kernel launch once its last wave has
-// started: that kernel's CTAs take the SM slots the last wave leaves empty and load their first
-// weights while it drains. H100, batch-1 decode, same call (three rounds), with the down_proj,
-// gate/up and lm_head products of both shapes early: 1B 1.139-1.166 ms a token against
-// 1.188-1.282; 8B 5.643-5.647 against 5.676-5.685. Early in every product of more than one wave
-// (the 8B o_proj's 1.3 waves too): 8B 5.726, 1B no better.
+// Whether a one-row product lets the next kernel launch once every CTA here has started, not only
+// after its main loops. Early launches hold SM slots and bandwidth, so only where they cannot
+// delay this product's own CTAs and the next kernel has weights to load:
+// - Two waves or more: the next kernel's CTAs take the slots the last wave leaves empty and load
+//   their first weights while it drains. H100, batch-1 decode, same call (three rounds), with the
+//   down_proj, gate/up and lm_head products of both shapes early: 1B 1.139-1.166 ms a token
+//   against 1.188-1.282; 8B 5.643-5.647 against 5.676-5.685. Early in every product of more than
+//   one wave (the 8B o_proj's 1.3 waves too): 8B 5.726, 1B no better.
+// - One wave leaving at least a third of the slots free, before another product (feeds_product:
+//   the 1B o_proj, 256 CTAs in 396 slots): gate/up's CTAs load their first weights in the free
+//   slots while o_proj waits for attention. H100, same calls, ten rounds in three calls: 1B
+//   1.069-1.092 ms a token against 1.086-1.106; 8B unchanged. In the kernel timeline
+//   (bench/kernel_timeline.py) a layer's o_proj takes 7.5 us instead of 5.1 and its gate/up 23.3
+//   instead of 26.8.
+// Early launches that did not pay (same calls): the 1B qkv (384 CTAs, attention next) made
+// attention 2 us a layer slower; the 1B down_proj (1.3 waves) moved 3.8 us a layer from qkv into
+// down_proj; the 8B o_proj (1.3 waves) made the 8B step 2% slower (5.59-5.61 ms against 5.49-5.50).
+bool EarlyDependents(const SkinnyGemmParams& p, int blocks) {
+  const int slots = kOneRowBlocksPerSm * CurrentMultiprocessorCount();
+  return blocks >= 2 * slots || (p.feeds_product && 3 * blocks <= 2 * slots);
+}
+
 template <int kRows, int kFeatures, int kSplit>
 cudaError_t LaunchUnits(const SkinnyGemmParams& p, int units, cudaStream_t stream) {
   constexpr int kUnitsPerBlock = kWarps / kSplit;
   const int blocks = (units + kUnitsPerBlock - 1) / kUnitsPerBlock;
-  const bool early_dependents = kRows == 1 && blocks >= 2 * kOneRowBlocksPerSm * CurrentMultiprocessorCount();
+  const bool early_dependents = kRows == 1 && EarlyDependents(p, blocks);
   return LaunchSkinny<SkinnyGemmKernel<kRows, kFeatures, kSplit>>(blocks, StagedBytes(p, kRows, true), stream, p,
                                                                    early_dependents);
 }

@@ -48,6 +48,10 @@ struct SkinnyGemmParams {
   float norm_eps = 1e-6f;
   SkinnyEpilogue epilogue = SkinnyEpilogue::kStore;
   RopeCacheWriteParams rope = {};  // kRopeCacheWrite only
+  // The next kernel on the stream is another product that streams its own weights (o_proj before
+  // gate/up): a one-row product of one wave that leaves SM slots free lets it launch at once, to
+  // load its first weights in those slots (skinny_gemm.cu, LaunchUnits).
+  bool feeds_product = false;
 };
 
 // True when the kernel takes these shapes, pointers and fusions (otherwise use a general GEMM and

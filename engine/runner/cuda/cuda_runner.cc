@@ -321,6 +321,7 @@ Status CudaRunner::RunFusedLayer(int64_t layer, int64_t t) {
   }
   kernels::SkinnyGemmParams o_proj{attention_.get(), w.o_proj.get(), residual_.get(), nullptr, rows, q, hidden};
   o_proj.epilogue = SkinnyEpilogue::kAddToOutput;
+  o_proj.feeds_product = true;  // gate/up next
   SPECD_RETURN_IF_ERROR(RunSkinny(o_proj, "o_proj + residual"));
   kernels::SkinnyGemmParams gate_up{nullptr, w.gate_up.get(), activation_.get(), nullptr, rows, hidden, 2 * inter};
   gate_up.epilogue = SkinnyEpilogue::kSiluMul;
