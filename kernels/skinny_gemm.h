@@ -50,7 +50,7 @@ struct SkinnyGemmParams {
   RopeCacheWriteParams rope = {};  // kRopeCacheWrite only
   // The next kernel on the stream is another product that streams its own weights (o_proj before
   // gate/up): a one-row product of one wave that leaves SM slots free lets it launch at once, to
-  // load its first weights in those slots (skinny_gemm.cu, LaunchUnits).
+  // load its first weights in those slots (skinny_gemm.cu, EarlyDependents).
   bool feeds_product = false;
 };
 
