@@ -477,8 +477,8 @@ int SplitFor(int in) {
 //   one wave (the 8B o_proj's 1.3 waves too): 8B 5.726, 1B no better.
 // - One wave leaving at least a third of the slots free, before another product (feeds_product:
 //   the 1B o_proj, 256 CTAs in 396 slots): gate/up's CTAs load their first weights in the free
-//   slots while o_proj waits for attention. H100, same calls, ten rounds in three calls: 1B
-//   1.069-1.092 ms a token against 1.086-1.106; 8B unchanged. In the kernel timeline
+//   slots while o_proj loads its own, instead of after it. H100, same calls, ten rounds in three
+//   calls: 1B 1.069-1.092 ms a token against 1.086-1.106; 8B unchanged. In the kernel timeline
 //   (bench/kernel_timeline.py) a layer's o_proj takes 7.5 us instead of 5.1 and its gate/up 23.3
 //   instead of 26.8.
 // Early launches that did not pay (same calls): the 1B qkv (384 CTAs, attention next) made
