@@ -38,8 +38,8 @@ def decode_steps(launches, skip):
         sys.exit("kernel_timeline: no launch with more than one kernel in the trace")
     size = sizes.most_common(1)[0][0]
     steps = [k for k in launches if len(k) == size]
-    if len(steps) <= skip:
-        sys.exit(f"kernel_timeline: only {len(steps)} steps of {size} kernels, --skip is {skip}")
+    if len(steps) < skip + 2:  # two steps at least: one gap between them
+        sys.exit(f"kernel_timeline: only {len(steps)} steps of {size} kernels, --skip is {skip}; two more needed")
     return steps[skip:]
 
 
@@ -98,20 +98,20 @@ def summarize(steps, launches):
     first, last = layer_bounds(names, period)
     layers = (last - first) // period
     per_step = [deltas(s) for s in steps]
-    mean = lambda values: statistics.fmean(values)
     table = []
     for label, indices in ([("before", [i]) for i in range(first)] +
                            [("layer", [first + p + l * period for l in range(1, layers - 1)]) for p in range(period)] +
                            [("after", [i]) for i in range(last, len(names))]):
         values = [rows[i] for rows in per_step for i in indices]
         table.append({"where": label, "kernel": values[0][0], "grid": values[0][1],
-                      "duration_us": mean(v[2] for v in values), "lead_us": mean(v[3] for v in values),
-                      "end_delta_us": mean(v[4] for v in values)})
+                      "duration_us": statistics.fmean(v[2] for v in values),
+                      "lead_us": statistics.fmean(v[3] for v in values),
+                      "end_delta_us": statistics.fmean(v[4] for v in values)})
     spans = [(s[-1][1] - s[0][0]) / 1e3 for s in steps]
     gaps = [(b[0][0] - a[-1][1]) / 1e3 for a, b in zip(steps, steps[1:])]
     return {"steps": len(steps), "kernels_per_step": len(names), "layers": layers, "layer_kernels": period,
-            "step_span_us": mean(spans), "step_span_min_us": min(spans),
-            "gap_between_steps_us": statistics.median(gaps) if gaps else None,
+            "step_span_us": statistics.fmean(spans), "step_span_min_us": min(spans),
+            "gap_between_steps_us": statistics.median(gaps),
             "layer_us": sum(r["end_delta_us"] for r in table if r["where"] == "layer"), "kernels": table,
             "between_steps": between_steps(launches, steps)}
 
