@@ -42,7 +42,9 @@
 // of split tokens:
 //   M = max_s m_s,  out = sum_s acc_s * 2^(m_s - M) / sum_s l_s * 2^(m_s - M).
 // Split count and size come from the host (PlanSplits): what it knows is the token count and the
-// longest possible key range, not the positions.
+// longest possible key range, not the positions. Where the plan splits a short range over few CTAs
+// (batch-1 decode), wide CTAs take it whole instead (UseWideCtas): kWideWarps warps, one CTA per
+// (token, KV head, slice), its warps' tiles combined in shared memory as above, no merge kernel.
 //
 // Every kernel is a template over the modifier's functor; LaunchPagedAttention picks it with a
 // switch (DispatchAttentionModifier). Causal and sliding window share one instantiation.
@@ -95,9 +97,9 @@ int SmCount(int device) {
   return count > 0 ? count : kFallbackSmCount;  // plan for an H100
 }
 
-// Opts the attention kernel into its shared memory on `device` (once) and returns how many of its
-// CTAs one SM holds.
-template <int kHeadDim, int kHeads, typename Modifier>
+// Opts the attention kernel of kCtaWarps warps a CTA into its shared memory on `device` (once) and
+// returns how many of its CTAs one SM holds.
+template <int kHeadDim, int kHeads, int kCtaWarps, typename Modifier>
 cudaError_t PrepareAttention(int device, int* ctas_per_sm) {
   static std::atomic<int> cached[kMaxCachedDevices] = {};
   const bool cacheable = device >= 0 && device < kMaxCachedDevices;
@@ -105,27 +107,35 @@ cudaError_t PrepareAttention(int device, int* ctas_per_sm) {
     *ctas_per_sm = cached[device].load(std::memory_order_relaxed);
     if (*ctas_per_sm > 0) return cudaSuccess;
   }
-  constexpr size_t kSmem = SmemBytes<kHeadDim, kHeads>();
-  const auto kernel = PagedAttentionKernel<kHeadDim, kHeads, Modifier>;
+  constexpr size_t kSmem = SmemBytes<kHeadDim, kHeads, kCtaWarps>();
+  const auto kernel = PagedAttentionKernel<kHeadDim, kHeads, kCtaWarps, Modifier>;
   cudaError_t error = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem));
-  if (error == cudaSuccess) error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(ctas_per_sm, kernel, kThreads, kSmem);
+  if (error == cudaSuccess) {
+    error = cudaOccupancyMaxActiveBlocksPerMultiprocessor(ctas_per_sm, kernel, kCtaWarps * kWarpSize, kSmem);
+  }
   if (error != cudaSuccess) return error;
   if (*ctas_per_sm <= 0) return cudaErrorInvalidConfiguration;
   if (cacheable) cached[device].store(*ctas_per_sm, std::memory_order_relaxed);
   return cudaSuccess;
 }
 
+template <int kHeadDim, int kHeads, typename Modifier>
+cudaError_t PrepareAttention(bool wide, int device, int* ctas_per_sm) {
+  return wide ? PrepareAttention<kHeadDim, kHeads, kWideWarps<kHeadDim>, Modifier>(device, ctas_per_sm)
+              : PrepareAttention<kHeadDim, kHeads, kWarps, Modifier>(device, ctas_per_sm);
+}
+
 template <typename Modifier>
-cudaError_t PrepareAttention(int head_dim, int heads_per_cta, int device, int* ctas_per_sm) {
+cudaError_t PrepareAttention(int head_dim, int heads_per_cta, bool wide, int device, int* ctas_per_sm) {
   switch (head_dim * 16 + heads_per_cta) {
-    case 64 * 16 + 1: return PrepareAttention<64, 1, Modifier>(device, ctas_per_sm);
-    case 64 * 16 + 2: return PrepareAttention<64, 2, Modifier>(device, ctas_per_sm);
-    case 64 * 16 + 4: return PrepareAttention<64, 4, Modifier>(device, ctas_per_sm);
-    case 64 * 16 + 8: return PrepareAttention<64, 8, Modifier>(device, ctas_per_sm);
-    case 128 * 16 + 1: return PrepareAttention<128, 1, Modifier>(device, ctas_per_sm);
-    case 128 * 16 + 2: return PrepareAttention<128, 2, Modifier>(device, ctas_per_sm);
-    case 128 * 16 + 4: return PrepareAttention<128, 4, Modifier>(device, ctas_per_sm);
-    case 128 * 16 + 8: return PrepareAttention<128, 8, Modifier>(device, ctas_per_sm);
+    case 64 * 16 + 1: return PrepareAttention<64, 1, Modifier>(wide, device, ctas_per_sm);
+    case 64 * 16 + 2: return PrepareAttention<64, 2, Modifier>(wide, device, ctas_per_sm);
+    case 64 * 16 + 4: return PrepareAttention<64, 4, Modifier>(wide, device, ctas_per_sm);
+    case 64 * 16 + 8: return PrepareAttention<64, 8, Modifier>(wide, device, ctas_per_sm);
+    case 128 * 16 + 1: return PrepareAttention<128, 1, Modifier>(wide, device, ctas_per_sm);
+    case 128 * 16 + 2: return PrepareAttention<128, 2, Modifier>(wide, device, ctas_per_sm);
+    case 128 * 16 + 4: return PrepareAttention<128, 4, Modifier>(wide, device, ctas_per_sm);
+    case 128 * 16 + 8: return PrepareAttention<128, 8, Modifier>(wide, device, ctas_per_sm);
     default: return cudaErrorInvalidValue;
   }
 }
@@ -183,12 +193,32 @@ SplitPlan PlanSplits(const PagedAttentionParams& p, int kv_slices, int64_t resid
   return plan;
 }
 
+// Whether a launch the plan splits takes wide CTAs instead: one CTA of kWideWarps warps per
+// (token, KV head slice), every warp on at most two tiles of the longest key range (both in flight
+// at once), no more such CTAs than SMs, and no merge kernel: one kernel boundary less in each
+// layer of a decode step. H100, batch-1 decode, same call: Llama-3.2-1B (its ranges of 256 and 512
+// keys are all wide) 1.060-1.064 ms a token against 1.066-1.072 with splits and the merge; the
+// attention a layer 3.9 us against 3.3 + 1.5 (bench/README.md).
+bool UseWideCtas(const PagedAttentionParams& p, const SplitPlan& plan, int kv_slices, int sm_count) {
+  if (plan.num_splits < 2) return false;
+  const int wide_warps = p.head_dim == 64 ? kWideWarps<64> : kWideWarps<128>;
+  const int64_t keys = MaxReadKeys(p.modifier, p.max_blocks_per_seq * p.block_size);
+  const int64_t ctas = static_cast<int64_t>(p.num_tokens) * p.num_kv_heads * kv_slices;
+  return keys <= int64_t{2} * kTileKeys * wide_warps && ctas <= sm_count;
+}
+
 // Both kernels are programmatic dependents (pdl.cuh) of the kernel before them: the merge may
 // start while the attention kernel drains, and waits for its results before reading them.
-template <int kHeadDim, int kHeads, typename Modifier>
+template <int kHeadDim, int kHeads, int kCtaWarps, typename Modifier>
 cudaError_t LaunchAttention(const Args& a, unsigned ctas, cudaStream_t stream) {
-  return LaunchWithPdl(PagedAttentionKernel<kHeadDim, kHeads, Modifier>, ctas, kThreads, SmemBytes<kHeadDim, kHeads>(),
-                       stream, a);
+  return LaunchWithPdl(PagedAttentionKernel<kHeadDim, kHeads, kCtaWarps, Modifier>, ctas, kCtaWarps * kWarpSize,
+                       SmemBytes<kHeadDim, kHeads, kCtaWarps>(), stream, a);
+}
+
+template <int kHeadDim, int kHeads, typename Modifier>
+cudaError_t LaunchAttention(const Args& a, bool wide, unsigned ctas, cudaStream_t stream) {
+  return wide ? LaunchAttention<kHeadDim, kHeads, kWideWarps<kHeadDim>, Modifier>(a, ctas, stream)
+              : LaunchAttention<kHeadDim, kHeads, kWarps, Modifier>(a, ctas, stream);
 }
 
 template <int kHeadDim, typename Modifier>
@@ -197,24 +227,25 @@ cudaError_t LaunchMerge(const Args& a, unsigned ctas, cudaStream_t stream) {
 }
 
 template <int kHeadDim, typename Modifier>
-cudaError_t LaunchAttention(const Args& a, int heads_per_cta, unsigned ctas, cudaStream_t stream) {
+cudaError_t LaunchAttention(const Args& a, int heads_per_cta, bool wide, unsigned ctas, cudaStream_t stream) {
   switch (heads_per_cta) {
     case 1:
-      return LaunchAttention<kHeadDim, 1, Modifier>(a, ctas, stream);
+      return LaunchAttention<kHeadDim, 1, Modifier>(a, wide, ctas, stream);
     case 2:
-      return LaunchAttention<kHeadDim, 2, Modifier>(a, ctas, stream);
+      return LaunchAttention<kHeadDim, 2, Modifier>(a, wide, ctas, stream);
     case 4:
-      return LaunchAttention<kHeadDim, 4, Modifier>(a, ctas, stream);
+      return LaunchAttention<kHeadDim, 4, Modifier>(a, wide, ctas, stream);
     case 8:
-      return LaunchAttention<kHeadDim, 8, Modifier>(a, ctas, stream);
+      return LaunchAttention<kHeadDim, 8, Modifier>(a, wide, ctas, stream);
     default:
       return cudaErrorInvalidValue;
   }
 }
 
 template <int kHeadDim, typename Modifier>
-cudaError_t Launch(const Args& a, int heads_per_cta, unsigned ctas, unsigned merge_ctas, cudaStream_t stream) {
-  const cudaError_t error = LaunchAttention<kHeadDim, Modifier>(a, heads_per_cta, ctas, stream);
+cudaError_t Launch(const Args& a, int heads_per_cta, bool wide, unsigned ctas, unsigned merge_ctas,
+                   cudaStream_t stream) {
+  const cudaError_t error = LaunchAttention<kHeadDim, Modifier>(a, heads_per_cta, wide, ctas, stream);
   if (error != cudaSuccess || a.num_splits == 1) return error;
   return LaunchMerge<kHeadDim, Modifier>(a, merge_ctas, stream);
 }
@@ -229,9 +260,16 @@ cudaError_t LaunchWithModifier(const PagedAttentionParams& p, cudaStream_t strea
   const int heads_per_cta = HeadsPerCta(group);
   const int kv_slices = static_cast<int>(CeilDiv(group, heads_per_cta));
   int ctas_per_sm = 0;
-  error = PrepareAttention<Modifier>(p.head_dim, heads_per_cta, device, &ctas_per_sm);
+  error = PrepareAttention<Modifier>(p.head_dim, heads_per_cta, false, device, &ctas_per_sm);
   if (error != cudaSuccess) return error;
-  const SplitPlan plan = PlanSplits(p, kv_slices, static_cast<int64_t>(ctas_per_sm) * SmCount(device));
+  SplitPlan plan = PlanSplits(p, kv_slices, static_cast<int64_t>(ctas_per_sm) * SmCount(device));
+  const bool wide = UseWideCtas(p, plan, kv_slices, SmCount(device));
+  if (wide) {
+    int wide_ctas_per_sm = 0;
+    error = PrepareAttention<Modifier>(p.head_dim, heads_per_cta, true, device, &wide_ctas_per_sm);
+    if (error != cudaSuccess) return error;
+    plan = SplitPlan{};
+  }
 
   Args a;
   a.p = p;
@@ -248,9 +286,9 @@ cudaError_t LaunchWithModifier(const PagedAttentionParams& p, cudaStream_t strea
   if (ctas > INT_MAX || merge_ctas > INT_MAX) return cudaErrorInvalidValue;
   switch (p.head_dim) {
     case 64:
-      return Launch<64, Modifier>(a, heads_per_cta, static_cast<unsigned>(ctas), static_cast<unsigned>(merge_ctas), stream);
+      return Launch<64, Modifier>(a, heads_per_cta, wide, static_cast<unsigned>(ctas), static_cast<unsigned>(merge_ctas), stream);
     case 128:
-      return Launch<128, Modifier>(a, heads_per_cta, static_cast<unsigned>(ctas), static_cast<unsigned>(merge_ctas), stream);
+      return Launch<128, Modifier>(a, heads_per_cta, wide, static_cast<unsigned>(ctas), static_cast<unsigned>(merge_ctas), stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -275,7 +313,7 @@ size_t PagedAttentionWorkspaceBytes(int max_num_tokens, int num_heads, int head_
   int64_t bound = 0;
   for (int heads_per_cta = 1; heads_per_cta <= kMaxHeadsPerCta; heads_per_cta *= 2) {
     int ctas_per_sm = 0;
-    if (PrepareAttention<CausalModifier>(head_dim, heads_per_cta, device, &ctas_per_sm) != cudaSuccess) {
+    if (PrepareAttention<CausalModifier>(head_dim, heads_per_cta, false, device, &ctas_per_sm) != cudaSuccess) {
       cudaGetLastError();
       return 0;
     }

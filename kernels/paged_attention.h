@@ -10,8 +10,9 @@
 // GQA: query head h reads KV head h / (num_heads / num_kv_heads).
 // CUDA-core kernel, split-KV (flash-decoding) when the batch is too small to fill the GPU or a
 // key range is long: each split's partial result goes to the caller's workspace and a merge
-// kernel combines them. Without a workspace (or with one too small) it splits less or not at
-// all; the result is the same up to fp32 rounding. The split plan depends on num_tokens and
+// kernel combines them; a short range that few CTAs would split goes to one wider CTA instead.
+// Without a workspace (or with one too small) it splits less or not at all; the result is the same
+// up to fp32 rounding. The split plan depends on num_tokens and
 // max_blocks_per_seq, so a token's result can differ in the last bits from batch to batch;
 // without a workspace it depends on that token's own inputs only (batch-invariant).
 #pragma once

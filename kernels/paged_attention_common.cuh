@@ -15,6 +15,10 @@ namespace {
 constexpr int kWarpSize = 32;
 constexpr int kWarps = 4;                     // warps per attention CTA, each on its own tiles
 constexpr int kThreads = kWarps * kWarpSize;
+// Warps of a wide CTA (one per token and KV head slice, no split: paged_attention.cu, UseWideCtas),
+// as many as its K/V rings fit in shared memory.
+template <int kHeadDim>
+inline constexpr int kWideWarps = kHeadDim == 64 ? 16 : 8;
 constexpr int kTileKeys = 16;                 // keys per warp tile: two lanes per key in QK
 constexpr int kChunkElements = 8;             // 8 bf16 = one 16-byte access
 constexpr int kChunkBytes = 16;
@@ -63,12 +67,12 @@ __device__ __forceinline__ float2 Unpack(uint32_t pair) {
   return make_float2(__uint_as_float(pair << 16), __uint_as_float(pair & 0xffff0000u));
 }
 
-template <int kHeadDim, int kHeads>
+template <int kHeadDim, int kHeads, int kCtaWarps = kWarps>
 constexpr size_t SmemBytes() {
-  return size_t{kWarps} * kStages * 2 * kTileKeys * kHeadDim * sizeof(__nv_bfloat16)  // K/V tile rings
-         + size_t{kHeads} * kHeadDim * sizeof(float)                                   // queries
-         + size_t{kWarps} * kTileKeys * kHeads * sizeof(float)                         // tile weights
-         + size_t{kWarps} * kHeads * sizeof(float2);                                   // warp (max, sum)
+  return size_t{kCtaWarps} * kStages * 2 * kTileKeys * kHeadDim * sizeof(__nv_bfloat16)  // K/V tile rings
+         + size_t{kHeads} * kHeadDim * sizeof(float)                                      // queries
+         + size_t{kCtaWarps} * kTileKeys * kHeads * sizeof(float)                         // tile weights
+         + size_t{kCtaWarps} * kHeads * sizeof(float2);                                   // warp (max, sum)
 }
 
 }  // namespace

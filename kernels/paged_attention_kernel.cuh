@@ -12,8 +12,9 @@
 namespace specd::kernels {
 namespace {
 
-template <int kHeadDim, int kHeads, typename Modifier>
-__global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
+template <int kHeadDim, int kHeads, int kCtaWarps, typename Modifier>
+__global__ void __launch_bounds__(kCtaWarps * kWarpSize) PagedAttentionKernel(const Args a) {
+  constexpr int kCtaThreads = kCtaWarps * kWarpSize;
   constexpr int kChunksPerRow = kHeadDim / kChunkElements;  // 16 or 8
   constexpr int kRowsPerPass = kWarpSize / kChunksPerRow;   // tile rows one warp-wide copy covers
   constexpr int kPasses = kTileKeys / kRowsPerPass;
@@ -21,19 +22,23 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   constexpr int kDimsPerLane = kHeadDim / kWarpSize;        // 4 or 2
   static_assert(kHeadDim == 64 || kHeadDim == 128, "unsupported head dim");
   static_assert(kChunksPerRow % kSwizzle == 0 && 2 * kTileKeys == kWarpSize, "tile layout");
-  static_assert(kWarps * kHeads * kHeadDim * sizeof(float) <=
-                    size_t{kWarps} * kStages * 2 * kTileElements * sizeof(__nv_bfloat16),
+  static_assert(kCtaWarps * kHeads * kHeadDim * sizeof(float) <=
+                    size_t{kCtaWarps} * kStages * 2 * kTileElements * sizeof(__nv_bfloat16),
                 "the warp combine reuses the tile rings");
 
   extern __shared__ uint4 smem[];
-  auto* tiles = reinterpret_cast<__nv_bfloat16*>(smem);   // [kWarps, kStages, 2 (K, V), kTileKeys, kHeadDim]
-  float* q_shared = reinterpret_cast<float*>(tiles + kWarps * kStages * 2 * kTileElements);  // [kHeads, kHeadDim]
-  float* p_shared = q_shared + kHeads * kHeadDim;          // [kWarps, kTileKeys, kHeads]
-  auto* ml_shared = reinterpret_cast<float2*>(p_shared + kWarps * kTileKeys * kHeads);  // [kWarps, kHeads]
+  auto* tiles = reinterpret_cast<__nv_bfloat16*>(smem);   // [kCtaWarps, kStages, 2 (K, V), kTileKeys, kHeadDim]
+  float* q_shared = reinterpret_cast<float*>(tiles + kCtaWarps * kStages * 2 * kTileElements);  // [kHeads, kHeadDim]
+  float* p_shared = q_shared + kHeads * kHeadDim;          // [kCtaWarps, kTileKeys, kHeads]
+  auto* ml_shared = reinterpret_cast<float2*>(p_shared + kCtaWarps * kTileKeys * kHeads);  // [kCtaWarps, kHeads]
 
   // Lets the merge kernel (if any) or the next layer's kernel be scheduled once every CTA here has
-  // started; they wait for this grid's results themselves.
-  AllowDependentLaunch();
+  // started; they wait for this grid's results themselves. Wide CTAs leave their next kernel (the
+  // o_proj product in decode) to launch at this grid's end, as it did after the merge kernel: that
+  // is the variant timed in full. Letting it launch at their start gave the 1B batch-1 step 1.049 /
+  // 1.052 ms against 1.060-1.064 (H100, two rounds; bench/README.md): untimed for the 8B and larger
+  // batches yet.
+  if constexpr (kCtaWarps == kWarps) AllowDependentLaunch();
 
   const PagedAttentionParams& p = a.p;
   const int kv_ctas = p.num_kv_heads * a.kv_slices;
@@ -63,7 +68,7 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
     const float q_scale = p.scale * kLog2E;
     const __nv_bfloat16* q = p.q + static_cast<int64_t>(token) * p.q_stride +
                              static_cast<int64_t>(kv_head * group + head_base) * kHeadDim;
-    for (int i = threadIdx.x; i < kHeads * kHeadDim; i += kThreads) {
+    for (int i = threadIdx.x; i < kHeads * kHeadDim; i += kCtaThreads) {
       q_shared[i] = head_base + i / kHeadDim < group ? __bfloat162float(q[i]) * q_scale : 0.0f;
     }
   }
@@ -72,7 +77,7 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   const int warp = threadIdx.x / kWarpSize;
   const int lane = threadIdx.x % kWarpSize;
   const int num_tiles = (end - begin + kTileKeys - 1) / kTileKeys;
-  const int warp_tiles = warp < num_tiles ? (num_tiles - warp + kWarps - 1) / kWarps : 0;  // warp-uniform
+  const int warp_tiles = warp < num_tiles ? (num_tiles - warp + kCtaWarps - 1) / kCtaWarps : 0;  // warp-uniform
   __nv_bfloat16* ring = tiles + warp * kStages * 2 * kTileElements;
   float* weights = p_shared + warp * kTileKeys * kHeads;
 
@@ -83,7 +88,7 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   const __nv_bfloat16* v_source = p.v_cache + static_cast<int64_t>(kv_head) * kHeadDim + copy_chunk * kChunkElements;
   // Cache slot of key (lane % kTileKeys) of the warp's tile i, -1 past the split.
   const auto slot_of = [&](int i) {
-    const int position = begin + (warp + i * kWarps) * kTileKeys + lane % kTileKeys;
+    const int position = begin + (warp + i * kCtaWarps) * kTileKeys + lane % kTileKeys;
     if (position >= end) return -1;
     return block_table[position / p.block_size] * p.block_size + position % p.block_size;
   };
@@ -172,7 +177,7 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
     // Online softmax. Key 0 of every tile is inside the split, so each tile max is finite unless
     // the whole tile lies before the visible interval (block skipping off): new_max stays -inf,
     // and the weights and correction are taken against 0 so that they come out 0, not NaN.
-    const int key_position = begin + (warp + i * kWarps) * kTileKeys + key;
+    const int key_position = begin + (warp + i * kCtaWarps) * kTileKeys + key;
     const bool valid = key_position < end && key_position >= visible.first;
     float correction[kHeads];
 #pragma unroll
@@ -261,7 +266,7 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
     for (int offset = kTileKeys / 2; offset > 0; offset /= 2) lane_sum[h] += __shfl_xor_sync(kFullMask, lane_sum[h], offset);
   }
   __syncthreads();  // every warp is done with its ring
-  float* warp_acc = reinterpret_cast<float*>(tiles);  // [kWarps, kHeads, kHeadDim]
+  float* warp_acc = reinterpret_cast<float*>(tiles);  // [kCtaWarps, kHeads, kHeadDim]
 #pragma unroll
   for (int h = 0; h < kHeads; ++h) {
     float* dst = warp_acc + (warp * kHeads + h) * kHeadDim + lane * kDimsPerLane;
@@ -275,16 +280,16 @@ __global__ void __launch_bounds__(kThreads) PagedAttentionKernel(const Args a) {
   __syncthreads();
 
   constexpr int kPairs = kHeadDim / 2;
-  for (int item = threadIdx.x; item < kHeads * kPairs; item += kThreads) {
+  for (int item = threadIdx.x; item < kHeads * kPairs; item += kCtaThreads) {
     const int h = item / kPairs;
     const int d = item % kPairs * 2;
     if (head_base + h >= group) continue;
     float max_all = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) max_all = fmaxf(max_all, ml_shared[w * kHeads + h].x);
+    for (int w = 0; w < kCtaWarps; ++w) max_all = fmaxf(max_all, ml_shared[w * kHeads + h].x);
     float total = 0.0f, a0 = 0.0f, a1 = 0.0f;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
+    for (int w = 0; w < kCtaWarps; ++w) {
       const float2 ml = ml_shared[w * kHeads + h];
       const float scale = ml.x == -INFINITY ? 0.0f : exp2f(ml.x - max_all);
       const float2 part = *reinterpret_cast<const float2*>(warp_acc + (w * kHeads + h) * kHeadDim + d);
