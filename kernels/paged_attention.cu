@@ -262,8 +262,9 @@ cudaError_t LaunchWithModifier(const PagedAttentionParams& p, cudaStream_t strea
   int ctas_per_sm = 0;
   error = PrepareAttention<Modifier>(p.head_dim, heads_per_cta, false, device, &ctas_per_sm);
   if (error != cudaSuccess) return error;
-  SplitPlan plan = PlanSplits(p, kv_slices, static_cast<int64_t>(ctas_per_sm) * SmCount(device));
-  const bool wide = UseWideCtas(p, plan, kv_slices, SmCount(device));
+  const int sm_count = SmCount(device);
+  SplitPlan plan = PlanSplits(p, kv_slices, static_cast<int64_t>(ctas_per_sm) * sm_count);
+  const bool wide = UseWideCtas(p, plan, kv_slices, sm_count);
   if (wide) {
     int wide_ctas_per_sm = 0;  // unused: what this needs is the wide kernel's shared-memory opt-in
     error = PrepareAttention<Modifier>(p.head_dim, heads_per_cta, true, device, &wide_ctas_per_sm);
