@@ -33,12 +33,12 @@ __global__ void __launch_bounds__(kCtaWarps * kWarpSize) PagedAttentionKernel(co
   auto* ml_shared = reinterpret_cast<float2*>(p_shared + kCtaWarps * kTileKeys * kHeads);  // [kCtaWarps, kHeads]
 
   // Lets the merge kernel (if any) or the next layer's kernel be scheduled once every CTA here has
-  // started; they wait for this grid's results themselves. Wide CTAs leave their next kernel (the
-  // o_proj product in decode) to launch at this grid's end, as it did after the merge kernel: that
-  // is the variant timed in full. Letting it launch at their start gave the 1B batch-1 step 1.049 /
-  // 1.052 ms against 1.060-1.064 (H100, two rounds; bench/README.md): untimed for the 8B and larger
-  // batches yet.
-  if constexpr (kCtaWarps == kWarps) AllowDependentLaunch();
+  // started; they wait for this grid's results themselves. For wide CTAs that is the o_proj
+  // product in decode, whose CTAs load their weights while attention runs. H100, same call, three
+  // rounds: Llama-3.2-1B batch 1 1.031-1.045 ms a token against 1.046-1.060 launching o_proj at
+  // this grid's end (with the down_proj of feeds_product, skinny_gemm.cu); Llama-3.1-8B verify
+  // steps of 5 tokens 5.773 / 5.778 against 5.794 / 5.811; 8B batch 1 and 1B batch 2-8 unchanged.
+  AllowDependentLaunch();
 
   const PagedAttentionParams& p = a.p;
   const int kv_ctas = p.num_kv_heads * a.kv_slices;

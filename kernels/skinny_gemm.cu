@@ -480,10 +480,12 @@ int SplitFor(int in) {
 //   slots while o_proj loads its own, instead of after it. H100, same calls, ten rounds in three
 //   calls: 1B 1.069-1.092 ms a token against 1.086-1.106; 8B unchanged. In the kernel timeline
 //   (bench/kernel_timeline.py) a layer's o_proj takes 7.5 us instead of 5.1 and its gate/up 23.3
-//   instead of 26.8.
+//   instead of 26.8. The 1B down_proj and the 8B o_proj take two features a warp to be such a
+//   product (TwoFeaturesAWarp).
 // Early launches that did not pay (same calls): the 1B qkv (384 CTAs, attention next) made
-// attention 2 us a layer slower; the 1B down_proj (1.3 waves) moved 3.8 us a layer from qkv into
-// down_proj; the 8B o_proj (1.3 waves) made the 8B step 2% slower (5.59-5.61 ms against 5.49-5.50).
+// attention 2 us a layer slower; on one feature a warp, the 1B down_proj (1.3 waves) moved 3.8 us
+// a layer from qkv into down_proj and the 8B o_proj (1.3 waves) made the 8B step 2% slower
+// (5.59-5.61 ms against 5.49-5.50).
 bool EarlyDependents(const SkinnyGemmParams& p, int blocks) {
   const int slots = kOneRowBlocksPerSm * CurrentMultiprocessorCount();
   return blocks >= 2 * slots || (p.feeds_product && 3 * blocks <= 2 * slots);
@@ -510,6 +512,30 @@ cudaError_t LaunchSplit(const SkinnyGemmParams& p, int units, cudaStream_t strea
   return LaunchUnits<kRows, kFeatures, 1>(p, units, stream);
 }
 
+// Blocks of a kStore / kAddToOutput one-row product with `features` features a warp.
+int OneRowBlocks(const SkinnyGemmParams& p, int features) {
+  const int units = (p.out + features - 1) / features, units_per_block = kWarps / SplitFor(p.in);
+  return (units + units_per_block - 1) / units_per_block;
+}
+
+// Two features a warp where one would leave too few blocks of two to spread over every SM
+// (kMinBlocks); or, for a one-row product that feeds another, where two make it one wave that lets
+// the next product launch at its start (EarlyDependents) and one does not: the Llama-3.2-1B
+// down_proj (256 CTAs instead of 512, before the next layer's qkv, whose CTAs then load their
+// weights during the down_proj's last blocks) and the Llama-3.1-8B o_proj (256 instead of 512).
+// H100, batch-1 decode, same call, three rounds: 1B 1.046-1.060 ms a token against 1.064 / 1.074
+// (and one outlier, 1.141). With attention's early launch (paged_attention_kernel.cuh), same call,
+// four rounds: 1B 1.038-1.054 against 1.064-1.074, a traced layer 50.7 us against 53.4 (qkv 7.5 ->
+// 3.7, down_proj 11.1 -> 14.1, attention + o_proj 11.5 -> 9.9); 8B 5.465-5.471 against 5.489-5.510.
+// The order of a feature's loads, and so its bits, do not depend on the features a warp.
+template <int kRows>
+bool TwoFeaturesAWarp(const SkinnyGemmParams& p) {
+  if ((p.out + 2 * kWarps - 1) / (2 * kWarps) >= kMinBlocks) return true;
+  if (kRows != 1 || !p.feeds_product) return false;
+  const auto early = [&](int features) { return EarlyDependents(p, OneRowBlocks(p, features)); };
+  return early(2) && !early(1);
+}
+
 template <int kRows>
 cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
   if (p.rows != kRows) {
@@ -517,8 +543,7 @@ cudaError_t Launch(const SkinnyGemmParams& p, cudaStream_t stream) {
     return cudaErrorInvalidValue;
   }
   if (p.epilogue == SkinnyEpilogue::kSiluMul) return LaunchSplit<kRows, 2>(p, p.out / 2, stream);
-  const int blocks_of_two = (p.out + 2 * kWarps - 1) / (2 * kWarps);
-  if (blocks_of_two >= kMinBlocks) return LaunchSplit<kRows, 2>(p, (p.out + 1) / 2, stream);
+  if (TwoFeaturesAWarp<kRows>(p)) return LaunchSplit<kRows, 2>(p, (p.out + 1) / 2, stream);
   return LaunchSplit<kRows, 1>(p, p.out, stream);
 }
 

@@ -49,8 +49,10 @@ struct SkinnyGemmParams {
   SkinnyEpilogue epilogue = SkinnyEpilogue::kStore;
   RopeCacheWriteParams rope = {};  // kRopeCacheWrite only
   // The next kernel on the stream is another product that streams its own weights (o_proj before
-  // gate/up): a one-row product of one wave that leaves SM slots free lets it launch at once, to
-  // load its first weights in those slots (skinny_gemm.cu, EarlyDependents).
+  // gate/up, down_proj before the next layer's qkv): a one-row product of one wave that leaves SM
+  // slots free lets it launch at once, to load its first weights in those slots; a product that
+  // would be just over that takes two features a warp to be one (skinny_gemm.cu, EarlyDependents,
+  // TwoFeaturesAWarp).
   bool feeds_product = false;
 };
 

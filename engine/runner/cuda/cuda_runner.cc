@@ -328,6 +328,7 @@ Status CudaRunner::RunFusedLayer(int64_t layer, int64_t t) {
   SPECD_RETURN_IF_ERROR(RunNormedProduct(w.post_attention_norm, gate_up, "post-attention norm + gate/up + SiLU"));
   kernels::SkinnyGemmParams down{activation_.get(), w.down_proj.get(), residual_.get(), nullptr, rows, inter, hidden};
   down.epilogue = SkinnyEpilogue::kAddToOutput;
+  down.feeds_product = layer + 1 < config_.num_hidden_layers;  // the next layer's qkv next
   return RunSkinny(down, "down_proj + residual");
 }
 
