@@ -255,7 +255,8 @@ bool GpuSampler::Supports(const SchedulerOutput& batch) {
   return true;
 }
 
-Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cudaStream_t stream, ModelOutput& output) {
+Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cudaStream_t stream, ModelOutput& output,
+                          const std::function<Status()>& before_wait) {
   Rows rows;
   for (const ScheduledSequence& seq : batch.sequences) {
     if (seq.sampling && !seq.logits_indices.empty()) {
@@ -279,16 +280,18 @@ Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cud
     SPECD_RETURN_IF_ERROR(Upload(rows, stream, p));
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchSampling(p, stream), "sampling"));
   }
-  return Collect(batch, rows, stream, output);
+  return Collect(batch, rows, stream, output, before_wait);
 }
 
-Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output) {
+Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output,
+                           const std::function<Status()>& before_wait) {
   const DeviceRows& d = *device_;
   const auto num_rows = static_cast<int64_t>(rows.temperature.size());
   uint8_t* results = d.results_host.get();
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(results, d.results.get(), static_cast<size_t>(num_rows) * kResultBytesPerRow,
                                                    cudaMemcpyDeviceToHost, stream),
                                    "copying sampled tokens"));
+  if (before_wait) SPECD_RETURN_IF_ERROR(before_wait());
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream), "sampling"));
   const int32_t* tokens = ResultArray<int32_t>(results, Result::kTokens, num_rows);
   const int32_t* ranks = ResultArray<int32_t>(results, Result::kRanks, num_rows);

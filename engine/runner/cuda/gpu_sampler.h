@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include <cuda_runtime.h>
@@ -32,8 +33,10 @@ class GpuSampler {
   static bool Supports(const SchedulerOutput& batch);
 
   // logits: [rows, vocab] on the device, the batch's logits rows in ModelOutput order. Fills
-  // output.sampled; waits for the stream.
-  Status Sample(const SchedulerOutput& batch, const float* logits, cudaStream_t stream, ModelOutput& output);
+  // output.sampled; waits for the stream. before_wait (when given) runs once the sampling and the
+  // copy back are queued, before the wait: the runner's step timer records the step's end there.
+  Status Sample(const SchedulerOutput& batch, const float* logits, cudaStream_t stream, ModelOutput& output,
+                const std::function<Status()>& before_wait = {});
 
  private:
   struct Rows;        // the kernel's per-row parameters and token lists, on the host
@@ -42,7 +45,8 @@ class GpuSampler {
   GpuSampler(int64_t max_rows, int64_t vocab);
   Status Upload(const Rows& rows, cudaStream_t stream, kernels::SamplingKernelParams& p);
   kernels::SamplingKernelParams KernelParams(const Rows& rows, const float* logits) const;
-  Status Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output);
+  Status Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output,
+                 const std::function<Status()>& before_wait);
 
   int64_t max_rows_;
   int64_t vocab_;

@@ -26,7 +26,10 @@ Status StepTimer::MarkStart(cudaStream_t stream) {
 }
 
 Status StepTimer::MarkEnd(cudaStream_t stream) {
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(end_, stream), "recording a step's end"));
+  return CudaStatus(cudaEventRecord(end_, stream), "recording a step's end");
+}
+
+Status StepTimer::Resolve() {
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaEventSynchronize(end_), "waiting for a step's end"));
   float gpu_ms = 0, idle_ms = 0;
   SPECD_RETURN_IF_ERROR(CudaStatus(cudaEventElapsedTime(&gpu_ms, start_, end_), "timing a step"));

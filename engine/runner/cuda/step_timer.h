@@ -32,8 +32,11 @@ class StepTimer {
   StepTimer& operator=(const StepTimer&) = delete;
 
   Status MarkStart(cudaStream_t stream);
-  // Records the end and waits for it; then last() describes this step.
+  // Records the end: queue it behind the step's last copy back, before the host waits for that
+  // copy, so that Resolve then finds it done instead of adding a round trip of its own.
   Status MarkEnd(cudaStream_t stream);
+  // Waits for the recorded end; then last() describes this step.
+  Status Resolve();
   const StepTiming& last() const { return last_; }
 
  private:
