@@ -32,14 +32,6 @@ __global__ void __launch_bounds__(kCtaWarps * kWarpSize) PagedAttentionKernel(co
   float* p_shared = q_shared + kHeads * kHeadDim;          // [kCtaWarps, kTileKeys, kHeads]
   auto* ml_shared = reinterpret_cast<float2*>(p_shared + kCtaWarps * kTileKeys * kHeads);  // [kCtaWarps, kHeads]
 
-  // Lets the merge kernel (if any) or the next layer's kernel be scheduled once every CTA here has
-  // started; they wait for this grid's results themselves. For wide CTAs that is the o_proj
-  // product in decode, whose CTAs load their weights while attention runs. H100, same call, three
-  // rounds: Llama-3.2-1B batch 1 1.031-1.045 ms a token against 1.046-1.060 launching o_proj at
-  // this grid's end (with the down_proj of feeds_product, skinny_gemm.cu); Llama-3.1-8B verify
-  // steps of 5 tokens 5.773 / 5.778 against 5.794 / 5.811; 8B batch 1 and 1B batch 2-8 unchanged.
-  AllowDependentLaunch();
-
   const PagedAttentionParams& p = a.p;
   const int kv_ctas = p.num_kv_heads * a.kv_slices;
   const int kv_cta = static_cast<int>(blockIdx.x % kv_ctas);
@@ -59,20 +51,6 @@ __global__ void __launch_bounds__(kCtaWarps * kWarpSize) PagedAttentionKernel(co
   const int end = begin + min(a.split_keys, keys.last + 1 - begin);
   const bool direct = keys.last + 1 - keys.first <= a.split_keys;  // the token's whole range is this split
   const int* block_table = p.block_tables + static_cast<int64_t>(seq) * p.max_blocks_per_seq;
-
-  // Positions, sequences and block tables are the step's upload; q and the cache come from the
-  // kernels before this one.
-  WaitForPrerequisites();
-  // The queries, fp32, pre-scaled so that scores come out in log2 units.
-  {
-    const float q_scale = p.scale * kLog2E;
-    const __nv_bfloat16* q = p.q + static_cast<int64_t>(token) * p.q_stride +
-                             static_cast<int64_t>(kv_head * group + head_base) * kHeadDim;
-    for (int i = threadIdx.x; i < kHeads * kHeadDim; i += kCtaThreads) {
-      q_shared[i] = head_base + i / kHeadDim < group ? __bfloat162float(q[i]) * q_scale : 0.0f;
-    }
-  }
-  __syncthreads();
 
   const int warp = threadIdx.x / kWarpSize;
   const int lane = threadIdx.x % kWarpSize;
@@ -107,6 +85,35 @@ __global__ void __launch_bounds__(kCtaWarps * kWarpSize) PagedAttentionKernel(co
     }
   };
 
+  // Before waiting for the kernel before (pdl.cuh): the warp's first tile, where every key in it
+  // was written by an earlier step. No kernel of this step writes those: the launch's tokens write
+  // keys at positions pos - num_tokens + 1 .. pos at most (a sequence's new keys are all in one
+  // launch). Positions, sequences and block tables are the step's upload.
+  int slot = warp_tiles > 0 ? slot_of(0) : -1;  // `slot` always holds the next tile's
+  const bool first_tile_early = warp_tiles > 0 && begin + warp * kTileKeys + kTileKeys - 1 < pos - p.num_tokens + 1;
+  if (first_tile_early) issue(slot, 0);
+  // Only then the merge kernel (if any) or the next layer's kernel may be scheduled, once every
+  // CTA here has got this far; they wait for this grid's results themselves. In decode that is
+  // the o_proj product, whose weight loads would otherwise queue ahead of these tiles. H100,
+  // Llama-3.2-1B batch 1, same call, three rounds: 1.007 / 1.008 / 1.026 ms a token against
+  // 1.023-1.036 with every tile loaded after the wait and o_proj launched at this kernel's start
+  // (1.015-1.016 with only the first slot's block-table read before the wait); a traced layer
+  // 49.9 us (attention 5.5, o_proj 3.0). Launching o_proj at the start with the early tile:
+  // 1.022-1.033. Launching it at the end instead of the start was slower: 1.046-1.060.
+  AllowDependentLaunch();
+  // q and the step's keys come from the kernels before this one.
+  WaitForPrerequisites();
+  // The queries, fp32, pre-scaled so that scores come out in log2 units.
+  {
+    const float q_scale = p.scale * kLog2E;
+    const __nv_bfloat16* q = p.q + static_cast<int64_t>(token) * p.q_stride +
+                             static_cast<int64_t>(kv_head * group + head_base) * kHeadDim;
+    for (int i = threadIdx.x; i < kHeads * kHeadDim; i += kCtaThreads) {
+      q_shared[i] = head_base + i / kHeadDim < group ? __bfloat162float(q[i]) * q_scale : 0.0f;
+    }
+  }
+  __syncthreads();
+
   float head_factor[kHeads];  // the score transform's per-head constant
 #pragma unroll
   for (int h = 0; h < kHeads; ++h) head_factor[h] = modifier.HeadFactor(kv_head * group + head_base + h);
@@ -121,12 +128,11 @@ __global__ void __launch_bounds__(kCtaWarps * kWarpSize) PagedAttentionKernel(co
     for (int i = 0; i < kDimsPerLane; ++i) acc[h][i] = 0.0f;
   }
 
-  // Pipeline prologue: tiles 0 .. kStages - 2 in flight; `slot` always holds the next tile's.
-  int slot = warp_tiles > 0 ? slot_of(0) : -1;
+  // Pipeline prologue: tiles 0 .. kStages - 2 in flight (the first may be already).
 #pragma unroll
   for (int i = 0; i < kStages - 1; ++i) {
     if (i < warp_tiles) {
-      issue(slot, i);
+      if (i != 0 || !first_tile_early) issue(slot, i);
       slot = i + 1 < warp_tiles ? slot_of(i + 1) : -1;
     }
     CommitAsync();
