@@ -5,6 +5,7 @@
 // small multiple of fp32 rounding of the sum of |products| (1e-5 of it).
 #include <cmath>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -20,6 +21,30 @@ namespace {
 using testing::AsBF16;
 using testing::DeviceArray;
 using testing::RandomBF16;
+
+// Outputs of rows 0 .. rows - 1 (`got`: [rows, out], bf16 or fp32) off the fp64 product of x
+// ([rows, in]) and w ([out, in]) by more than the tolerance the file's comment gives.
+int CountOffReference(const std::vector<uint16_t>& x_host, const std::vector<uint16_t>& w_host, int rows, int in,
+                      int out, bool f32_out, const std::vector<uint8_t>& got) {
+  int bad = 0;
+  for (int r = 0; r < rows; ++r) {
+    for (int o = 0; o < out; ++o) {
+      double exact = 0, magnitude = 0;
+      for (int i = 0; i < in; ++i) {
+        const double product = static_cast<double>(BF16ToFloat(x_host[static_cast<size_t>(r) * in + i])) *
+                               BF16ToFloat(w_host[static_cast<size_t>(o) * in + i]);
+        exact += product;
+        magnitude += std::abs(product);
+      }
+      const size_t at = static_cast<size_t>(r) * out + o;
+      const double value = f32_out ? reinterpret_cast<const float*>(got.data())[at]
+                                   : BF16ToFloat(reinterpret_cast<const uint16_t*>(got.data())[at]);
+      const double tolerance = (f32_out ? 0.0 : std::abs(exact) * 0x1p-8) + 1e-5 * magnitude;
+      if (!(std::abs(value - exact) <= tolerance)) ++bad;
+    }
+  }
+  return bad;
+}
 
 }  // namespace
 
@@ -45,28 +70,37 @@ TEST_CASE("skinny GEMM matches an fp64 reference", "[gpu]") {
                                 f32_out ? static_cast<float*>(y) : nullptr, rows, in, out};
     REQUIRE(kernels::LaunchSkinnyGemm(p, nullptr) == cudaSuccess);
     const std::vector<uint8_t> got = d_y.ToHost();
-    int bad = 0;
-    for (int r = 0; r < rows; ++r) {
-      for (int o = 0; o < out; ++o) {
-        double exact = 0, magnitude = 0;
-        for (int i = 0; i < in; ++i) {
-          const double product = static_cast<double>(BF16ToFloat(x_host[static_cast<size_t>(r) * in + i])) *
-                                 BF16ToFloat(w_host[static_cast<size_t>(o) * in + i]);
-          exact += product;
-          magnitude += std::abs(product);
-        }
-        const size_t at = static_cast<size_t>(r) * out + o;
-        const double value = f32_out ? reinterpret_cast<const float*>(got.data())[at]
-                                     : BF16ToFloat(reinterpret_cast<const uint16_t*>(got.data())[at]);
-        const double tolerance = (f32_out ? 0.0 : std::abs(exact) * 0x1p-8) + 1e-5 * magnitude;
-        if (!(std::abs(value - exact) <= tolerance)) ++bad;
-      }
-    }
-    CHECK(bad == 0);
+    CHECK(CountOffReference(x_host, w_host, rows, in, out, f32_out, got) == 0);
     // Rows past `rows` stay poisoned.
     const size_t first_untouched = static_cast<size_t>(rows) * out * (f32_out ? 4 : 2);
     if (first_untouched < y_bytes) CHECK(got[first_untouched] == 0xFF);
   }
+}
+
+// A one-row product that feeds another may take two features a warp where one would not (the
+// Llama-3.2-1B down_proj and the Llama-3.1-8B o_proj on an H100: skinny_gemm.cu, TwoFeaturesAWarp).
+// A feature's loads keep their order, so the bits must not change.
+TEST_CASE("skinny GEMM gives the same bits when it feeds another product", "[gpu]") {
+  const auto [in, out] = GENERATE(std::pair{8192, 2048}, std::pair{4096, 4096}, std::pair{2048, 2048});
+  const bool f32_out = GENERATE(false, true);
+  CAPTURE(in, out, f32_out);
+  std::mt19937 rng(static_cast<unsigned>(in + out));
+  const auto w_host = RandomBF16(static_cast<size_t>(out) * in, rng, 0.0f, 0.05f);
+  const auto x_host = RandomBF16(static_cast<size_t>(in), rng, 0.0f, 1.0f);
+  const DeviceArray<uint16_t> w(w_host);
+  const DeviceArray<uint16_t> x(x_host);
+  const auto run = [&](bool feeds_product) {
+    const auto d_y = DeviceArray<uint8_t>::Poisoned(static_cast<size_t>(out) * (f32_out ? 4 : 2));
+    kernels::SkinnyGemmParams p{AsBF16(x.get()), AsBF16(w.get()),
+                                f32_out ? nullptr : reinterpret_cast<__nv_bfloat16*>(d_y.get()),
+                                f32_out ? reinterpret_cast<float*>(d_y.get()) : nullptr, 1, in, out};
+    p.feeds_product = feeds_product;
+    REQUIRE(kernels::LaunchSkinnyGemm(p, nullptr) == cudaSuccess);
+    return d_y.ToHost();
+  };
+  const std::vector<uint8_t> alone = run(false), feeding = run(true);
+  CHECK(CountOffReference(x_host, w_host, 1, in, out, f32_out, feeding) == 0);
+  CHECK(feeding == alone);
 }
 
 TEST_CASE("skinny GEMM refuses shapes it cannot take", "[gpu]") {
