@@ -9,8 +9,9 @@
 // writes memory that earlier kernels on the stream write or read: it returns once those kernels
 // have finished and their writes are visible (at once when the launch was an ordinary one).
 // AllowDependentLaunch lets the next kernel's CTAs be scheduled once every CTA of this one has
-// called it or exited. Small kernels call it first thing; the skinny GEMM only after its main
-// loop, unless it has two waves or more or leaves slots free for a product next (skinny_gemm.cu,
+// called it or exited. Small kernels call it first thing; paged attention once its first K/V
+// tiles are on their way (paged_attention_kernel.cuh); the skinny GEMM only after its main loop,
+// unless it has two waves or more or leaves slots free for a product next (skinny_gemm.cu,
 // EarlyDependents): dependents launched early hold SM slots and bandwidth while it streams its
 // weights (Llama-3.1-8B shape, batch 1, H200: 5.31 ms a token triggering first in every product,
 // 4.84 after the loop, 5.04 without PDL).
