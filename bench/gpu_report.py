@@ -54,21 +54,28 @@ def flex_rows(out):
     return rows
 
 
-def decode_row(out, name):
-    """The one row of a batch-1, single-token run of specd_bench_model_decode."""
-    rows = load(out, name)
-    assert len(rows) == 1 and rows[0]["batch"] == 1 and rows[0]["step_tokens"] == 1, name
-    return rows[0]
+def decode_row(out, stem):
+    """The batch-1, single-token row of specd_bench_model_decode's `stem`.json, or of the median
+    round (by ms a token) of `stem`_r1.json, `stem`_r2.json, ... (run_gpu_benchmarks.sh decode),
+    with every round's ms a token in rounds_ms."""
+    names = sorted(n for n in os.listdir(out) if re.fullmatch(re.escape(stem) + r"_r\d+\.json", n))
+    runs = []
+    for name in names or [stem + ".json"]:
+        rows = load(out, name)
+        assert len(rows) == 1 and rows[0]["batch"] == 1 and rows[0]["step_tokens"] == 1, name
+        runs.append(rows[0])
+    median = sorted(runs, key=lambda r: r["ms_per_step_mean"])[(len(runs) - 1) // 2]
+    return dict(median, rounds_ms=[r["ms_per_step_mean"] for r in runs])
 
 
 def decode_rows(out):
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
-        s = decode_row(out, f"decode_specd_{shape}.json")
+        s = decode_row(out, f"decode_specd_{shape}")
         target = DECODE_TARGET_MS.get(shape)
         for t in load(out, f"decode_torch_{shape}.json"):
             rows.append({"case": f"decode batch 1, {shape}, CUDA graphs", "unit": "ms_per_token",
-                         "specd": s["ms_per_step_mean"], "baseline": t["implementation"],
+                         "specd": s["ms_per_step_mean"], "specd_rounds": s["rounds_ms"], "baseline": t["implementation"],
                          "baseline_value": t["ms_per_token_mean"], "ratio": t["ms_per_token_mean"] / s["ms_per_step_mean"],
                          "fraction_of_weight_read_limit": s["fraction_of_limit"],
                          "copy_bandwidth_tb_per_s": s["copy_bandwidth_tb_per_s"], "target": target,
@@ -81,11 +88,11 @@ def baseline_rows(out):
     cuBLASLt's heuristic for small GEMMs."""
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
-        graphs = decode_row(out, f"decode_specd_{shape}.json")
+        graphs = decode_row(out, f"decode_specd_{shape}")
         for suffix, baseline in (("eager", "specd without CUDA graphs"),
                                  ("unfused", "specd, norms / residual adds / SiLU as separate kernels"),
                                  ("untuned", "specd, cuBLASLt heuristic for small GEMMs")):
-            other = decode_row(out, f"decode_specd_{shape}_{suffix}.json")
+            other = decode_row(out, f"decode_specd_{shape}_{suffix}")
             rows.append({"case": f"decode batch 1, {shape}, CUDA graphs", "unit": "ms_per_token",
                          "specd": graphs["ms_per_step_mean"], "baseline": baseline,
                          "baseline_value": other["ms_per_step_mean"],
@@ -100,7 +107,7 @@ def host_gap_rows(out):
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
         for suffix, mode in (("", "CUDA graphs"), ("_eager", "eager")):
-            r = decode_row(out, f"decode_specd_{shape}{suffix}.json")
+            r = decode_row(out, f"decode_specd_{shape}{suffix}")
             rows.append({"case": f"host gap before a step, batch 1, {shape}, {mode}", "unit": "fraction",
                          "specd": r["host_gap_fraction"], "baseline": "GPU time of the step (ms)",
                          "baseline_value": r["step_gpu_ms_mean"], "ratio": r["host_gap_ms_mean"],
