@@ -51,4 +51,4 @@ for case in ${CASES:-1b 8b verify batches}; do
     *) echo "ab_decode.sh: unknown case '$case' (1b, 8b, verify, batches)" >&2; exit 2 ;;
   esac
 done
-python3 bench/ab_summary.py "$out"
+python3 bench/ab_summary.py "$out" "${variants[@]%%=*}"

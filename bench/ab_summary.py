@@ -1,9 +1,11 @@
 """Summarizes an A/B of specd_bench_model_decode runs (bench/ab_decode.sh): for each case, batch
 and step width, every variant's ms a step in round order and its median, and the median's ratio
-to the first variant's (the first named on ab_decode.sh's command line). Writes summary.json next
+to the first variant's (in the order below). Writes summary.json next
 to the raw files.
 
-usage: python3 bench/ab_summary.py DIR      (DIR holds <case>_<variant>_r<round>.json)
+usage: python3 bench/ab_summary.py DIR [VARIANT ...]
+  DIR holds <case>_<variant>_r<round>.json; the variants in the order given (ab_decode.sh passes
+  its command line's), else in name order.
 """
 import collections
 import json
@@ -16,26 +18,26 @@ RUN = re.compile(r"(?P<case>[a-z0-9]+)_(?P<variant>.+)_r(?P<round>\d+)\.json")
 
 
 def load_runs(directory):
-    """{(case, batch, step_tokens): {variant: [ms a step by round]}}, variants in first-seen order
-    of round 1 (the command line's order), and the card named by the runs."""
+    """{(case, batch, step_tokens): {variant: [ms a step by round]}}, the variants seen, and the
+    card named by the runs."""
     table = collections.defaultdict(dict)
-    order, card = [], None
+    variants, card = set(), None
     names = [n for n in os.listdir(directory) if RUN.fullmatch(n)]
-    for name in sorted(names, key=lambda n: (int(RUN.fullmatch(n)["round"]), os.path.getmtime(os.path.join(directory, n)))):
+    for name in sorted(names, key=lambda n: int(RUN.fullmatch(n)["round"])):
         m = RUN.fullmatch(name)
-        if m["variant"] not in order:
-            order.append(m["variant"])
+        variants.add(m["variant"])
         with open(os.path.join(directory, name)) as f:
             for row in json.load(f):
                 card = card or row.get("card")
                 key = (m["case"], row["batch"], row["step_tokens"])
                 table[key].setdefault(m["variant"], []).append(row["ms_per_step_mean"])
-    return table, order, card
+    return table, variants, card
 
 
 def main():
     directory = sys.argv[1]
-    table, order, card = load_runs(directory)
+    table, variants, card = load_runs(directory)
+    order = sys.argv[2:] or sorted(variants)
     summary = []
     print(f"{card}: ms a step, rounds in order; median; median / {order[0] if order else '-'}'s")
     for (case, batch, width), by_variant in sorted(table.items()):
