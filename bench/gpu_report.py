@@ -68,13 +68,25 @@ def decode_row(out, stem):
     return dict(median, rounds_ms=[r["ms_per_step_mean"] for r in runs])
 
 
+def has_decode_run(out, stem):
+    """Whether `stem`.json or its rounds are there (older folders lack the newer variants)."""
+    return any(re.fullmatch(re.escape(stem) + r"(_r\d+)?\.json", n) for n in os.listdir(out))
+
+
+def decode_mode(row):
+    """How a decode run ran: CUDA graphs or eager, steps overlapped or not (runs before
+    overlapped steps existed have no such field)."""
+    graphs = "CUDA graphs" if row["cuda_graphs"] else "eager"
+    return graphs + (", overlapped steps" if row.get("overlapped") else ", steps not overlapped")
+
+
 def decode_rows(out):
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
         s = decode_row(out, f"decode_specd_{shape}")
         target = DECODE_TARGET_MS.get(shape)
         for t in load(out, f"decode_torch_{shape}.json"):
-            rows.append({"case": f"decode batch 1, {shape}, CUDA graphs", "unit": "ms_per_token",
+            rows.append({"case": f"decode batch 1, {shape}, {decode_mode(s)}", "unit": "ms_per_token",
                          "specd": s["ms_per_step_mean"], "specd_rounds": s["rounds_ms"], "baseline": t["implementation"],
                          "baseline_value": t["ms_per_token_mean"], "ratio": t["ms_per_token_mean"] / s["ms_per_step_mean"],
                          "fraction_of_weight_read_limit": s["fraction_of_limit"],
@@ -84,16 +96,19 @@ def decode_rows(out):
 
 
 def baseline_rows(out):
-    """specd against itself: without CUDA graphs, without the fused decode layers, and with
-    cuBLASLt's heuristic for small GEMMs."""
+    """specd against itself: steps not overlapped, without CUDA graphs, without the fused decode
+    layers, and with cuBLASLt's heuristic for small GEMMs."""
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
         graphs = decode_row(out, f"decode_specd_{shape}")
-        for suffix, baseline in (("eager", "specd without CUDA graphs"),
+        for suffix, baseline in (("sync", "specd, each step launched after the one before was collected"),
+                                 ("eager", "specd without CUDA graphs"),
                                  ("unfused", "specd, norms / residual adds / SiLU as separate kernels"),
                                  ("untuned", "specd, cuBLASLt heuristic for small GEMMs")):
+            if not has_decode_run(out, f"decode_specd_{shape}_{suffix}"):
+                continue
             other = decode_row(out, f"decode_specd_{shape}_{suffix}")
-            rows.append({"case": f"decode batch 1, {shape}, CUDA graphs", "unit": "ms_per_token",
+            rows.append({"case": f"decode batch 1, {shape}, {decode_mode(graphs)}", "unit": "ms_per_token",
                          "specd": graphs["ms_per_step_mean"], "baseline": baseline,
                          "baseline_value": other["ms_per_step_mean"],
                          "ratio": other["ms_per_step_mean"] / graphs["ms_per_step_mean"],
@@ -106,9 +121,11 @@ def baseline_rows(out):
 def host_gap_rows(out):
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
-        for suffix, mode in (("", "CUDA graphs"), ("_eager", "eager")):
+        for suffix in ("", "_sync", "_eager"):
+            if not has_decode_run(out, f"decode_specd_{shape}{suffix}"):
+                continue
             r = decode_row(out, f"decode_specd_{shape}{suffix}")
-            rows.append({"case": f"host gap before a step, batch 1, {shape}, {mode}", "unit": "fraction",
+            rows.append({"case": f"host gap before a step, batch 1, {shape}, {decode_mode(r)}", "unit": "fraction",
                          "specd": r["host_gap_fraction"], "baseline": "GPU time of the step (ms)",
                          "baseline_value": r["step_gpu_ms_mean"], "ratio": r["host_gap_ms_mean"],
                          "target": None, "meets_target": None})

@@ -11,6 +11,10 @@
 // (one upload, every layer, sampling on the GPU). Steps replay CUDA graphs unless
 // --no-cuda-graphs; two untimed steps first capture them. Each B * T has a graph of its exact size, as the server captures for the
 // verify steps of a spec config with k = T - 1 (engine/spec/spec_config.h FullDraftStepTokens).
+// Decode steps (T = 1, contexts growing) overlap as the engine runs them (model_runner.h): step
+// i + 1 is launched, each sequence's token fed on the device from step i's sampling, before step i
+// is collected, and a step's time is the interval between consecutive collects; --no-overlap
+// launches each step after the one before it was collected, with a random token.
 // The runner's step timer (step_timer.h) gives each step's GPU time and the GPU's idle time
 // before it: the host gap between steps. Runs share the sequences, so each run
 // starts where the one before ended; --fixed-context instead drops each step's tokens after it,
@@ -28,7 +32,7 @@
 //
 // usage: specd_bench_model_decode --shape DIR [--prompt 128] [--new-tokens 256] [--batches 1,8,...]
 //            [--step-tokens 1,5,...] [--temperature 0] [--top-p 1] [--top-k 0] [--no-fast-small-gemms]
-//            [--no-cuda-graphs] [--no-fused-decode-layers] [--fixed-context] [--out FILE]
+//            [--no-cuda-graphs] [--no-fused-decode-layers] [--fixed-context] [--no-overlap] [--out FILE]
 // Prints one JSON row per (batch, step width); --out writes them as a JSON array. computed_tokens_per_s
 // counts B * T tokens a step: decode throughput for T = 1.
 #include <algorithm>
@@ -154,11 +158,28 @@ class DecodeBench {
       run.mean_context += static_cast<double>(sequences_[0].tokens.size()) / static_cast<double>(steps);
       const auto begin = Clock::now();
       Step(batch, step_tokens);
-      run.step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
-      const StepTiming& timing = *runner_.last_step_timing();
-      run.gpu_ms.push_back(timing.gpu_ms);
-      run.gap_ms.push_back(timing.idle_before_ms.value_or(0.0));
+      AddStep(run, begin);
     }
+    return run;
+  }
+
+  // Single-token steps, each launched before the one before it is collected.
+  Run MeasureOverlapped(int64_t batch, int64_t steps) {
+    for (int i = 0; i < kCaptureSteps; ++i) Step(batch, 1);
+    Run run;
+    run.batch = batch;
+    run.step_tokens = 1;
+    Launch(batch, 1, /*fed=*/false);
+    auto last_collect = Clock::now();
+    for (int64_t i = 0; i < steps; ++i) {
+      // The step collected now was launched one token ago.
+      run.mean_context += static_cast<double>(sequences_[0].tokens.size() - 1) / static_cast<double>(steps);
+      Launch(batch, 1, /*fed=*/true);
+      Collect();
+      AddStep(run, last_collect);
+      last_collect = Clock::now();
+    }
+    Collect();  // the step launched last, untimed
     return run;
   }
 
@@ -174,15 +195,44 @@ class DecodeBench {
     SPECD_CHECK(output.ok()) << output.status().ToString();
   }
 
-  // The first `batch` sequences each bring step_tokens new tokens (the last step_tokens - 1 as
-  // one-hot drafts), all with logits, and one sampling row.
+  // The step that started at `begin` and just ended: its time and the step timer's view of it.
+  void AddStep(Run& run, Clock::time_point begin) const {
+    run.step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
+    const StepTiming& timing = *runner_.last_step_timing();
+    run.gpu_ms.push_back(timing.gpu_ms);
+    run.gap_ms.push_back(timing.idle_before_ms.value_or(0.0));
+  }
+
   void Step(int64_t batch, int64_t step_tokens) {
+    const SchedulerOutput scheduled_batch = NextStep(batch, step_tokens, /*fed=*/false);
+    Execute(scheduled_batch);
+    if (!fixed_context_) return;
+    for (int64_t s = 0; s < batch; ++s) {
+      const auto start = static_cast<size_t>(scheduled_batch.sequences[static_cast<size_t>(s)].start_position);
+      sequences_[static_cast<size_t>(s)].tokens.resize(start);
+    }
+  }
+
+  void Launch(int64_t batch, int64_t step_tokens, bool fed) {
+    const Status launched = runner_.Launch(NextStep(batch, step_tokens, fed));
+    SPECD_CHECK(launched.ok()) << launched.ToString();
+  }
+
+  void Collect() {
+    const auto output = runner_.Collect();
+    SPECD_CHECK(output.ok()) << output.status().ToString();
+  }
+
+  // The first `batch` sequences each bring step_tokens new tokens (the last step_tokens - 1 as
+  // one-hot drafts), all with logits, and one sampling row. fed (single-token steps): each
+  // sequence's token is the one the previous step sampled for it, filled in by the runner.
+  SchedulerOutput NextStep(int64_t batch, int64_t step_tokens, bool fed) {
     SchedulerOutput scheduled_batch;
     for (int64_t s = 0; s < batch; ++s) {
       Sequence& seq = sequences_[static_cast<size_t>(s)];
       const size_t start = seq.tokens.size();
-      const std::vector<int32_t> fed = RandomTokens(step_tokens);
-      seq.tokens.insert(seq.tokens.end(), fed.begin(), fed.end());
+      const std::vector<int32_t> new_tokens = fed ? std::vector<int32_t>{0} : RandomTokens(step_tokens);
+      seq.tokens.insert(seq.tokens.end(), new_tokens.begin(), new_tokens.end());
       SPECD_CHECK(static_cast<int64_t>(seq.tokens.size()) <= static_cast<int64_t>(seq.blocks.size()) * kBlockSize)
           << "sequence " << s << " ran out of blocks";
       ScheduledSequence scheduled;
@@ -191,6 +241,7 @@ class DecodeBench {
       scheduled.block_table = seq.blocks;
       for (int32_t i = 0; i < step_tokens; ++i) scheduled.logits_indices.push_back(i);
       scheduled.num_draft_tokens = static_cast<int32_t>(step_tokens - 1);
+      if (fed) scheduled.fed_from_sequence = static_cast<int32_t>(s);
       const std::span<const int32_t> all(seq.tokens);
       scheduled.sampling = SamplingRow{.logits = {}, .params = &sampling_, .seed = 0,
                                        .prompt_token_ids = all.first(seq.prompt_length),
@@ -198,12 +249,7 @@ class DecodeBench {
                                        .eos_token_ids = {}};
       scheduled_batch.sequences.push_back(scheduled);
     }
-    Execute(scheduled_batch);
-    if (!fixed_context_) return;
-    for (int64_t s = 0; s < batch; ++s) {
-      const auto start = static_cast<size_t>(scheduled_batch.sequences[static_cast<size_t>(s)].start_position);
-      sequences_[static_cast<size_t>(s)].tokens.resize(start);
-    }
+    return scheduled_batch;
   }
 
   CudaRunner& runner_;
@@ -230,7 +276,7 @@ nlohmann::json Row(const Run& run, const ModelConfig& config, double weight_byte
 
 int Main(int argc, char** argv) {
   FlagParser flags({"shape", "prompt", "new-tokens", "batches", "step-tokens", "temperature", "top-p", "top-k", "out"},
-                   {"no-fast-small-gemms", "no-cuda-graphs", "no-fused-decode-layers", "fixed-context"});
+                   {"no-fast-small-gemms", "no-cuda-graphs", "no-fused-decode-layers", "fixed-context", "no-overlap"});
   SPECD_CHECK(flags.Parse(std::vector<std::string>(argv + 1, argv + argc)).ok()) << "bad flags";
   const std::string shape = flags.GetString("shape", "");
   const int64_t prompt_length = flags.GetInt("prompt", 128).value();
@@ -248,13 +294,15 @@ int Main(int argc, char** argv) {
   const bool fast_small_gemms = !flags.GetSwitch("no-fast-small-gemms");
   const bool fused_decode_layers = !flags.GetSwitch("no-fused-decode-layers");
   const bool fixed_context = flags.GetSwitch("fixed-context");
+  const bool overlap = !flags.GetSwitch("no-overlap") && !fixed_context;
   SetLogLevel("warn");
   auto config = LoadModelConfig(shape);
   SPECD_CHECK(config.ok()) << config.status().ToString();
 
-  // Every run moves each of its sequences (capture + steps) * width positions on.
+  // Every run moves each of its sequences (capture + steps) * width positions on, an overlapped
+  // one a step more.
   int64_t fed = 0;
-  for (int64_t width : widths) fed += (kCaptureSteps + steps) * width * static_cast<int64_t>(batches.size());
+  for (int64_t width : widths) fed += (kCaptureSteps + steps + 1) * width * static_cast<int64_t>(batches.size());
   const int64_t blocks_per_seq = (prompt_length + fed) / kBlockSize + 1;
   const int64_t num_seqs = *std::max_element(batches.begin(), batches.end());
   CudaRunnerOptions options{.block_size = kBlockSize, .num_blocks = blocks_per_seq * num_seqs,
@@ -272,7 +320,9 @@ int Main(int argc, char** argv) {
   nlohmann::json rows = nlohmann::json::array();
   std::vector<Run> runs;
   for (int64_t batch : batches) {
-    for (int64_t width : widths) runs.push_back(bench.Measure(batch, width, steps));
+    for (int64_t width : widths) {
+      runs.push_back(overlap && width == 1 ? bench.MeasureOverlapped(batch, steps) : bench.Measure(batch, width, steps));
+    }
   }
   const double copy_bandwidth = CopyBandwidth();
   for (const Run& run : runs) {
@@ -281,6 +331,7 @@ int Main(int argc, char** argv) {
                 {"weight_bytes", weight_bytes}, {"prompt_tokens", prompt_length}, {"steps", steps},
                 {"cuda_graphs", cuda_graphs}, {"fast_small_gemms", fast_small_gemms},
                 {"fused_decode_layers", fused_decode_layers}, {"fixed_context", fixed_context},
+                {"overlapped", overlap && run.step_tokens == 1},
                 {"temperature", temperature}, {"top_p", top_p}, {"top_k", top_k},
                 {"copy_bandwidth_tb_per_s", copy_bandwidth / 1e12}});
     std::cout << row.dump() << std::endl;

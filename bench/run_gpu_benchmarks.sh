@@ -5,9 +5,10 @@
 #               documents) in prefill and decode, and sliding-window decode at 8k..128k contexts;
 #               PyTorch's compiled flex_attention with block masks on the same cases
 #   decode      batch-1 decode, random weights in the Llama-3.2-1B and Llama-3.1-8B shapes: CUDA
-#               graphs, eager, separate norm/add/SiLU kernels, cuBLASLt's heuristic for small
-#               GEMMs (each in DECODE_ROUNDS processes); the host gap between steps;
-#               transformers with a static cache
+#               graphs and overlapped steps, steps not overlapped, eager, separate norm/add/SiLU
+#               kernels, cuBLASLt's heuristic for small GEMMs (each in DECODE_ROUNDS processes);
+#               the host gap between steps; transformers with a static cache (DECODE_SHAPES picks
+#               the shapes, by default both)
 #   throughput  8B decode at batch 1..256 with 1024-token contexts; 8B verify steps of 1..9 tokens,
 #               all at the prompt's context (--fixed-context), and with contexts growing each step
 #   spec        speculative decoding on the bundled pair (both models on the GPU), batch 1 and 8,
@@ -44,9 +45,10 @@ flex() {
 # the same binary varies by 1-2% from one process to the next (H100, 1B batch 1), so the report
 # takes each variant's median round.
 decode() {
-  for shape in llama-3.2-1b llama-3.1-8b; do
+  for shape in ${DECODE_SHAPES:-llama-3.2-1b llama-3.1-8b}; do
     for round in $(seq "${DECODE_ROUNDS:-3}"); do
       $decode --shape bench/shapes/$shape --out "$out/decode_specd_${shape}_r$round.json"
+      $decode --shape bench/shapes/$shape --no-overlap --out "$out/decode_specd_${shape}_sync_r$round.json"
       $decode --shape bench/shapes/$shape --no-cuda-graphs --out "$out/decode_specd_${shape}_eager_r$round.json"
       $decode --shape bench/shapes/$shape --no-fused-decode-layers --out "$out/decode_specd_${shape}_unfused_r$round.json"
       $decode --shape bench/shapes/$shape --no-fast-small-gemms --out "$out/decode_specd_${shape}_untuned_r$round.json"

@@ -45,25 +45,40 @@ bool Vectorizable(int width, std::initializer_list<const void*> pointers) {
 
 // ---- row copy (embedding, gather) -------------------------------------------------------------
 
-// One block per output row: out[r, :] = in[index[r], :].
+// Where row r of a copy comes from: index[r], unless fed[r] >= 0 names a row of fed_values (an
+// id the previous step sampled: clamped to [0, num_in_rows), 0 outside).
+struct RowSource {
+  const int* index = nullptr;       // [rows]
+  const int* fed = nullptr;         // [rows] or null
+  const int* fed_values = nullptr;  // [*]
+  int num_in_rows = 0;
+
+  __device__ int operator()(int r) const {
+    if (fed == nullptr || fed[r] < 0) return index[r];
+    const int value = fed_values[fed[r]];
+    return value >= 0 && value < num_in_rows ? value : 0;
+  }
+};
+
+// One block per output row: out[r, :] = in[source(r), :].
 template <int N>
 __global__ void __launch_bounds__(kThreads) CopyRowsKernel(const __nv_bfloat16* in,  // [*, width]
-                                                          const int* index,         // [rows]
+                                                          RowSource source,
                                                           __nv_bfloat16* out,       // [rows, width]
                                                           int width) {
   AllowDependentLaunch();
   WaitForPrerequisites();
-  const __nv_bfloat16* src = in + static_cast<int64_t>(index[blockIdx.x]) * width;
+  const __nv_bfloat16* src = in + static_cast<int64_t>(source(blockIdx.x)) * width;
   __nv_bfloat16* dst = out + static_cast<int64_t>(blockIdx.x) * width;
   for (int c = threadIdx.x * N; c < width; c += kThreads * N) Store<N>(dst + c, Load<N>(src + c));
 }
 
-cudaError_t LaunchCopyRows(const __nv_bfloat16* in, const int* index, __nv_bfloat16* out, int rows, int width,
+cudaError_t LaunchCopyRows(const __nv_bfloat16* in, const RowSource& source, __nv_bfloat16* out, int rows, int width,
                            cudaStream_t stream) {
   if (Vectorizable(width, {in, out})) {
-    return LaunchWithPdl(CopyRowsKernel<kVectorElements>, rows, kThreads, 0, stream, in, index, out, width);
+    return LaunchWithPdl(CopyRowsKernel<kVectorElements>, rows, kThreads, 0, stream, in, source, out, width);
   }
-  return LaunchWithPdl(CopyRowsKernel<1>, rows, kThreads, 0, stream, in, index, out, width);
+  return LaunchWithPdl(CopyRowsKernel<1>, rows, kThreads, 0, stream, in, source, out, width);
 }
 
 // ---- SiLU and multiply --------------------------------------------------------------------------
@@ -156,8 +171,12 @@ __global__ void __launch_bounds__(kThreads) RopeCacheWriteKernel(RopeCacheWriteP
 cudaError_t LaunchEmbedding(const EmbeddingParams& params, cudaStream_t stream) {
   if (params.num_tokens < 0 || params.hidden <= 0) return cudaErrorInvalidValue;
   if (params.num_tokens == 0) return cudaSuccess;
-  if (params.token_ids == nullptr || params.table == nullptr || params.out == nullptr) return cudaErrorInvalidValue;
-  return LaunchCopyRows(params.table, params.token_ids, params.out, params.num_tokens, params.hidden, stream);
+  if (params.token_ids == nullptr || params.table == nullptr || params.out == nullptr ||
+      (params.fed_rows != nullptr && (params.fed_tokens == nullptr || params.vocab <= 0))) {
+    return cudaErrorInvalidValue;
+  }
+  const RowSource source{params.token_ids, params.fed_rows, params.fed_tokens, params.vocab};
+  return LaunchCopyRows(params.table, source, params.out, params.num_tokens, params.hidden, stream);
 }
 
 cudaError_t LaunchRopeCacheWrite(const RopeCacheWriteParams& params, cudaStream_t stream) {
@@ -213,7 +232,7 @@ cudaError_t LaunchGatherRows(const GatherRowsParams& params, cudaStream_t stream
   if (params.num_rows < 0 || params.width <= 0) return cudaErrorInvalidValue;
   if (params.num_rows == 0) return cudaSuccess;
   if (params.in == nullptr || params.rows == nullptr || params.out == nullptr) return cudaErrorInvalidValue;
-  return LaunchCopyRows(params.in, params.rows, params.out, params.num_rows, params.width, stream);
+  return LaunchCopyRows(params.in, RowSource{.index = params.rows}, params.out, params.num_rows, params.width, stream);
 }
 
 }  // namespace specd::kernels

@@ -13,13 +13,18 @@
 
 namespace specd::kernels {
 
-// out[t, :] = table[token_ids[t], :]
+// out[t, :] = table[token_ids[t], :], or, for a token fed from the previous step's sampling
+// (fed_rows[t] >= 0), table[fed_tokens[fed_rows[t]], :]; a fed id outside [0, vocab) (a row the
+// sampler refused) reads row 0. fed_rows and fed_tokens may be null: nothing fed.
 struct EmbeddingParams {
   const int* token_ids = nullptr;          // [num_tokens]
   const __nv_bfloat16* table = nullptr;    // [vocab, hidden]
   __nv_bfloat16* out = nullptr;            // [num_tokens, hidden]
   int num_tokens = 0;
   int hidden = 0;
+  const int* fed_rows = nullptr;           // [num_tokens]: a row of fed_tokens, or -1
+  const int* fed_tokens = nullptr;         // [rows the previous step sampled]
+  int vocab = 0;                           // rows of table; read only for fed tokens
 };
 cudaError_t LaunchEmbedding(const EmbeddingParams& params, cudaStream_t stream);
 

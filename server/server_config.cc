@@ -54,6 +54,7 @@ nlohmann::json EngineConfigToJson(const EngineConfig& config) {
           {"max_num_seqs", config.max_num_seqs},
           {"max_queued_requests", config.max_queued_requests},
           {"scheduling_policy", config.policy == SchedulingPolicy::kFcfs ? "fcfs" : "priority"},
+          {"overlap_steps", config.overlap_steps},
           {"kv_cache", {{"block_size", config.kv_cache.block_size},
                         {"num_blocks", config.kv_cache.num_blocks},
                         {"enable_prefix_caching", config.kv_cache.enable_prefix_caching}}},

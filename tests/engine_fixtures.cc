@@ -1,5 +1,7 @@
 #include "tests/engine_fixtures.h"
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "engine/runner/batch_validation.h"
@@ -51,7 +53,21 @@ std::string CollectingSink::error_message() const {
   return deltas_.empty() ? "" : deltas_.back().error_message;
 }
 
-StatusOr<ModelOutput> FakeRunner::Execute(const SchedulerOutput& batch) {
+Status FakeRunner::Launch(const SchedulerOutput& batch) {
+  num_fed_sequences_ += std::count_if(batch.sequences.begin(), batch.sequences.end(),
+                                      [](const ScheduledSequence& seq) { return seq.fed_from_sequence >= 0; });
+  const Status launched = steps_.Launch(batch, [this](const SchedulerOutput& fed) { return Run(fed); });
+  if (launched.ok()) ++num_steps_in_flight_;
+  return launched;
+}
+
+StatusOr<ModelOutput> FakeRunner::Collect() {
+  StatusOr<ModelOutput> output = steps_.Collect();
+  if (output.ok()) --num_steps_in_flight_;
+  return output;
+}
+
+StatusOr<ModelOutput> FakeRunner::Run(const SchedulerOutput& batch) {
   ++num_executes_;
   SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, shape_));
   if (fault) SPECD_RETURN_IF_ERROR(fault(batch));
@@ -69,6 +85,16 @@ StatusOr<ModelOutput> FakeRunner::Execute(const SchedulerOutput& batch) {
   }
   SampleRequestedRows(batch, output);
   return output;
+}
+
+FakeEngine MakeFakeEngine(const EngineConfig& config, bool start) {
+  auto runner = std::make_unique<FakeRunner>(
+      FakeModelConfig(), KvCacheShape{config.kv_cache.num_blocks, config.kv_cache.block_size});
+  FakeRunner* raw = runner.get();
+  auto engine = std::make_unique<EngineCore>(config, std::move(runner), FakeModelConfig(),
+                                             /*check_invariants=*/true);
+  if (start) engine->Start();
+  return {raw, std::move(engine)};
 }
 
 ModelConfig FakeModelConfig() {

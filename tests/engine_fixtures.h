@@ -2,6 +2,7 @@
 // requests through an EngineCore to completion.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "engine/core/engine_core.h"
+#include "engine/runner/synchronous_steps.h"
 
 namespace specd::testing {
 
@@ -40,18 +42,35 @@ class CollectingSink : public OutputSink {
 class FakeRunner : public ModelRunner {
  public:
   FakeRunner(const ModelConfig& config, KvCacheShape shape) : config_(config), shape_(shape) {}
-  StatusOr<ModelOutput> Execute(const SchedulerOutput& batch) override;
+  Status Launch(const SchedulerOutput& batch) override;
+  StatusOr<ModelOutput> Collect() override;
   KvCacheShape kv_cache_shape() const override { return shape_; }
 
-  // When set, Execute fails with this status while the predicate holds for the batch.
+  // When set, a step fails with this status while the predicate holds for the batch.
   std::function<Status(const SchedulerOutput&)> fault;
   int64_t num_executes() const { return num_executes_; }
+  // Sequences of launched batches fed from the step before (fed_from_sequence >= 0); any thread.
+  int64_t num_fed_sequences() const { return num_fed_sequences_.load(); }
+  // Steps launched and not collected; any thread.
+  int64_t num_steps_in_flight() const { return num_steps_in_flight_.load(); }
 
  private:
+  StatusOr<ModelOutput> Run(const SchedulerOutput& batch);
+
+  SynchronousSteps steps_;
   ModelConfig config_;
   KvCacheShape shape_;
   int64_t num_executes_ = 0;
+  std::atomic<int64_t> num_fed_sequences_{0};
+  std::atomic<int64_t> num_steps_in_flight_{0};
 };
+
+// An EngineCore over a FakeRunner shaped like the config's KV cache, checking invariants every step.
+struct FakeEngine {
+  FakeRunner* runner;  // owned by the engine
+  std::unique_ptr<EngineCore> engine;
+};
+FakeEngine MakeFakeEngine(const EngineConfig& config, bool start = true);
 
 // A model config for FakeRunner: vocab 64, context 512, eos id 1.
 ModelConfig FakeModelConfig();

@@ -56,7 +56,7 @@ Status ParseQos(const JsonFields& fields, EngineConfig& config) {
 
 Status ParseTopLevel(const JsonFields& fields, EngineConfig& config) {
   SPECD_RETURN_IF_ERROR(fields.RejectUnknownKeys({"max_num_batched_tokens", "max_num_seqs",
-      "max_queued_requests", "scheduling_policy", "kv_cache", "qos"}));
+      "max_queued_requests", "scheduling_policy", "overlap_steps", "kv_cache", "qos"}));
   SPECD_ASSIGN_OR_RETURN(const int64_t batched, fields.IntInRange("max_num_batched_tokens", config.max_num_batched_tokens, 1, kMaxBatchedTokens));
   SPECD_ASSIGN_OR_RETURN(const int64_t seqs, fields.IntInRange("max_num_seqs", config.max_num_seqs, 1, kMaxSeqs));
   SPECD_ASSIGN_OR_RETURN(const int64_t queued, fields.IntInRange("max_queued_requests", config.max_queued_requests, 1, kMaxQueued));
@@ -68,6 +68,7 @@ Status ParseTopLevel(const JsonFields& fields, EngineConfig& config) {
     return fields.Error("'scheduling_policy' must be \"fcfs\" or \"priority\", got \"" + policy + "\"");
   }
   config.policy = policy == "fcfs" ? SchedulingPolicy::kFcfs : SchedulingPolicy::kPriority;
+  SPECD_ASSIGN_OR_RETURN(config.overlap_steps, fields.Bool("overlap_steps", config.overlap_steps));
   return OkStatus();
 }
 

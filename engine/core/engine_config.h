@@ -6,6 +6,8 @@
 //   "max_num_seqs": 64,               running requests at most
 //   "max_queued_requests": 1024,      waiting requests at most; Submit beyond is refused
 //   "scheduling_policy": "fcfs",      or "priority" (per-request priority, then arrival)
+//   "overlap_steps": true,            launch a decode step before the previous one's output is
+//                                     back (engine_core.h); off with speculative decoding
 //   "kv_cache": {"block_size": 16, "num_blocks": 2048, "enable_prefix_caching": true},
 //                                     num_blocks 0: as many as GPU memory allows (cuda runner)
 //   "qos": {"default_class": "standard",
@@ -38,6 +40,7 @@ struct EngineConfig {
   int32_t max_num_seqs = 64;
   int32_t max_queued_requests = 1024;
   SchedulingPolicy policy = SchedulingPolicy::kFcfs;
+  bool overlap_steps = true;
   KvCacheConfig kv_cache{.num_blocks = 1024, .block_size = 16, .enable_prefix_caching = true};
   std::vector<QosClass> qos_classes{{.name = "default"}};
   std::string default_qos_class = "default";

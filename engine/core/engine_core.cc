@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "engine/base/logging.h"
 
@@ -154,7 +155,7 @@ bool EngineCore::TakeWork(std::vector<std::unique_ptr<Request>>& arrivals,
                           std::vector<std::pair<std::string, FinishReason>>& aborts) {
   std::unique_lock<std::mutex> lock(mutex_);
   const auto has_work = [this] { return !inbox_.empty() || !aborts_.empty() || stop_requested_; };
-  if (scheduler_.empty()) {
+  if (scheduler_.empty() && !in_flight_) {
     // Timed, so that last_tick (liveness) keeps advancing while idle.
     wake_.wait_for(lock, kIdleTick, has_work);
   }
@@ -175,10 +176,10 @@ void EngineCore::Loop() {
     const Clock::time_point now = Clock::now();
     std::vector<RequestDelta> deltas;
     for (const auto& [id, reason] : aborts) {
-      if (auto delta = scheduler_.Finish(id, reason, "", now)) deltas.push_back(std::move(*delta));
+      if (auto delta = FinishRequest(id, reason, "", now)) deltas.push_back(std::move(*delta));
     }
     for (const auto& id : scheduler_.ExpiredRequests(now)) {
-      if (auto delta = scheduler_.Finish(id, FinishReason::kDeadline, "deadline exceeded", now)) {
+      if (auto delta = FinishRequest(id, FinishReason::kDeadline, "deadline exceeded", now)) {
         deltas.push_back(std::move(*delta));
       }
     }
@@ -187,7 +188,8 @@ void EngineCore::Loop() {
       FinishAll(FinishReason::kShutdown, "the engine stopped");
       return;
     }
-    if (!scheduler_.empty()) Step();
+    // A step in flight is collected even when all its requests are gone.
+    if (!scheduler_.empty() || in_flight_) Step();
   }
 }
 
@@ -198,38 +200,100 @@ void EngineCore::Admit(std::vector<std::unique_ptr<Request>> arrivals) {
   }
 }
 
+// Collects one step (launching it first unless it is in flight already) and updates the requests
+// from its output. Before collecting, it launches the step after it when the scheduler can build
+// that one ahead, so the runner never waits for the host between them.
 void EngineCore::Step() {
   const Clock::time_point start = Clock::now();
-  StepPlan plan = scheduler_.Schedule(start);
-  if (plan.empty()) {
-    // Every unfinished request is blocked this step (on KV space, say): wait briefly for
-    // arrivals or aborts instead of spinning, then try again.
-    std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait_for(lock, kBlockedStepWait, [this] { return !inbox_.empty() || !aborts_.empty() || stop_requested_; });
-    return;
-  }
-  auto output = runner_->Execute(plan.batch);
+  std::optional<StepPlan> plan = LaunchedStep(start);
+  if (!plan) return;
+  const Status ahead_launched = LaunchAhead(*plan);
+  const StatusOr<ModelOutput> output = runner_->Collect();
   const Clock::time_point now = Clock::now();
   std::vector<RequestDelta> deltas;
   if (output.ok()) {
-    deltas = scheduler_.Update(plan, *output, now);
+    deltas = scheduler_.Update(*plan, *output, now, in_flight_ ? &*in_flight_ : nullptr);
     if (spec_decoder_) spec_decoder_->ProposeDrafts(scheduler_);
   } else {
-    GetLogger("engine")->error("step failed, ending its {} requests: {}", plan.requests.size(),
-                               output.status().ToString());
-    std::vector<std::string> ids;
-    for (const Request* request : plan.requests) ids.push_back(request->request_id);
-    for (const auto& id : ids) {
-      if (auto delta = scheduler_.Finish(id, FinishReason::kError, output.status().message(), now)) {
-        deltas.push_back(std::move(*delta));
-      }
-    }
+    deltas = FailStep(*plan, output.status(), now);
   }
+  if (!ahead_launched.ok()) {
+    // The step ahead did not run: its requests end as those of any failed step, after the step
+    // before delivered their tokens (or finished them).
+    const StepPlan failed = std::move(*in_flight_);
+    in_flight_.reset();
+    const std::vector<RequestDelta> failed_deltas = FailStep(failed, ahead_launched, now);
+    deltas.insert(deltas.end(), failed_deltas.begin(), failed_deltas.end());
+  }
+  EndStep(deltas, start);
+}
+
+// The step to collect now: the one in flight, or a new one, launched. nullopt when there is none:
+// nobody could be scheduled (after a short wait), or the runner refused the new step (its
+// requests are finished).
+std::optional<StepPlan> EngineCore::LaunchedStep(Clock::time_point start) {
+  if (in_flight_) return std::exchange(in_flight_, std::nullopt);
+  StepPlan plan = scheduler_.Schedule(start);
+  if (plan.empty()) {
+    WaitWhileBlocked();
+    return std::nullopt;
+  }
+  if (const Status launched = runner_->Launch(plan.batch); !launched.ok()) {
+    EndStep(FailStep(plan, launched, Clock::now()), start);
+    return std::nullopt;
+  }
+  return plan;
+}
+
+// Every unfinished request is blocked this step (on KV space, say): waits briefly for arrivals or
+// aborts instead of spinning, then the loop tries again.
+void EngineCore::WaitWhileBlocked() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  wake_.wait_for(lock, kBlockedStepWait, [this] { return !inbox_.empty() || !aborts_.empty() || stop_requested_; });
+}
+
+// Builds the step after `plan` (launched, not collected) ahead into in_flight_ and launches it,
+// when the scheduler can. Drafts need the verified tokens first, so speculative decoding never
+// runs ahead. Returns the runner's refusal, with the refused step left in in_flight_ for Step to
+// fail once `plan` is updated.
+Status EngineCore::LaunchAhead(const StepPlan& plan) {
+  if (!config_.overlap_steps || spec_decoder_) return OkStatus();
+  StepPlan ahead = scheduler_.ScheduleAhead(plan);
+  if (ahead.empty()) return OkStatus();
+  in_flight_ = std::move(ahead);
+  return runner_->Launch(in_flight_->batch);
+}
+
+// Ends the requests of a step the runner could not run with kError and its message.
+std::vector<RequestDelta> EngineCore::FailStep(const StepPlan& plan, const Status& error, Clock::time_point now) {
+  std::vector<std::string> ids;
+  for (const Request* request : plan.requests) {
+    if (request != nullptr) ids.push_back(request->request_id);
+  }
+  GetLogger("engine")->error("step failed, ending its {} requests: {}", ids.size(), error.ToString());
+  std::vector<RequestDelta> deltas;
+  for (const auto& id : ids) {
+    if (auto delta = FinishRequest(id, FinishReason::kError, error.message(), now)) deltas.push_back(std::move(*delta));
+  }
+  return deltas;
+}
+
+void EngineCore::EndStep(const std::vector<RequestDelta>& deltas, Clock::time_point start) {
   if (check_invariants_) {
     const Status invariants = scheduler_.CheckInvariants();
     SPECD_CHECK(invariants.ok()) << invariants.ToString();
   }
   PublishAndDeliver(deltas, MillisecondsSince(start));
+}
+
+// Scheduler::Finish for a request that may be part of the step in flight: the step forgets it
+// first (its output for the request is ignored when collected).
+std::optional<RequestDelta> EngineCore::FinishRequest(const std::string& request_id, FinishReason reason,
+                                                      const std::string& message, Clock::time_point now) {
+  if (in_flight_) {
+    if (const Request* request = scheduler_.Find(request_id)) in_flight_->Drop(request);
+  }
+  return scheduler_.Finish(request_id, reason, message, now);
 }
 
 // Stats first, so that whoever hears of a delta sees stats that include its step.
@@ -271,10 +335,15 @@ void EngineCore::FinishAll(FinishReason reason, const std::string& message) {
     inbox_.clear();
   }
   Admit(std::move(late));
+  if (in_flight_) {
+    // No step may stay launched on a runner about to be destroyed; its output is of no use now.
+    [[maybe_unused]] const StatusOr<ModelOutput> ignored = runner_->Collect();
+    in_flight_.reset();
+  }
   const Clock::time_point now = Clock::now();
   std::vector<RequestDelta> deltas;
   for (const auto& id : scheduler_.RequestIds()) {
-    if (auto delta = scheduler_.Finish(id, reason, message, now)) deltas.push_back(std::move(*delta));
+    if (auto delta = FinishRequest(id, reason, message, now)) deltas.push_back(std::move(*delta));
   }
   PublishAndDeliver(deltas, std::nullopt);
 }

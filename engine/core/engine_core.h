@@ -1,13 +1,28 @@
 // EngineCore: the engine thread and the only doors into it (DESIGN.md, "The data path").
 //
 //   any thread:    Submit(request) ──▶ inbox (bounded)      Abort(id) ──▶ abort queue
-//   engine thread: drain inbox + aborts + deadlines → Scheduler::Schedule → ModelRunner::Execute
-//                  (logits → sampled tokens) → Scheduler::Update → RequestDelta → OutputSink
+//   engine thread: drain inbox + aborts + deadlines → Scheduler::Schedule → ModelRunner::Launch
+//                  → [Scheduler::ScheduleAhead → Launch] → Collect (logits → sampled tokens)
+//                  → Scheduler::Update → RequestDelta → OutputSink
+//
+// Overlapped steps (EngineConfig::overlap_steps; not with speculative decoding):
+//
+//   pass 1:  Schedule, Launch(n) ─ ScheduleAhead, Launch(n+1) ─ Collect(n) ─ Update(n)
+//   pass 2:                        ScheduleAhead, Launch(n+2) ─ Collect(n+1) ─ Update(n+1)  ...
+//
+// Step n + 1 carries the same decoding requests, each fed the token step n samples for it, so the
+// runner never waits for the host between them. Whenever ScheduleAhead cannot build the step
+// (arrivals waiting, prefills, drafts, penalties, a full cache), nothing is launched ahead and the
+// next pass starts with Schedule again: an arrival waits at most one extra step. A request that
+// finishes while a step is in flight (stop token, abort, deadline) is dropped from that step, whose
+// output for it is ignored. A step launched ahead that the runner refuses fails like any other
+// step: its requests end with FinishReason::kError once the step before has been collected.
 //
 // The engine thread owns the Scheduler (and with it the KV cache manager) and the runner.
 // Every submitted request gets exactly one final delta (a finish reason), whatever happens: stop,
 // length, abort, deadline, runner error, Drain timeout or Stop. An idle engine sleeps on the
-// inbox; with unfinished requests it keeps stepping, also through steps that schedule nothing.
+// inbox; with unfinished requests or a step in flight it keeps stepping, also through steps that
+// schedule nothing. Stop collects a step in flight before the runner can go.
 #pragma once
 
 #include <atomic>
@@ -16,6 +31,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -111,6 +127,13 @@ class EngineCore {
                 std::vector<std::pair<std::string, FinishReason>>& aborts);
   void Admit(std::vector<std::unique_ptr<Request>> arrivals);
   void Step();
+  std::optional<StepPlan> LaunchedStep(Clock::time_point start);
+  void WaitWhileBlocked();
+  Status LaunchAhead(const StepPlan& plan);
+  std::vector<RequestDelta> FailStep(const StepPlan& plan, const Status& error, Clock::time_point now);
+  void EndStep(const std::vector<RequestDelta>& deltas, Clock::time_point start);
+  std::optional<RequestDelta> FinishRequest(const std::string& request_id, FinishReason reason,
+                                            const std::string& message, Clock::time_point now);
   void Deliver(const RequestDelta& delta);
   void FinishAll(FinishReason reason, const std::string& message);
   void PublishAndDeliver(const std::vector<RequestDelta>& deltas, std::optional<double> step_ms);
@@ -123,6 +146,8 @@ class EngineCore {
   std::unique_ptr<ModelRunner> runner_;
   Scheduler scheduler_;  // engine thread only
   std::unique_ptr<SpecDecoder> spec_decoder_;  // engine thread only; null: no speculation
+  // Engine thread only: the step launched ahead (ScheduleAhead) and not collected yet.
+  std::optional<StepPlan> in_flight_;
   std::unordered_map<std::string, std::shared_ptr<OutputSink>> sinks_;  // engine thread only
 
   mutable std::mutex mutex_;  // guards everything below

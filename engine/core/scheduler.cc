@@ -13,7 +13,34 @@ bool IsPreemptible(const Request& request) {
   return request.qos == nullptr || request.qos->preemptible;
 }
 
+// A fed sequence's token id and the pending token in its output history: any id in the vocabulary.
+constexpr int32_t kPlaceholderToken = 0;
+
+// Whether `request`, scheduled as `seq` with `num_scheduled` tokens, can run its next step before
+// this one's token is known: the step samples exactly that one token at the end of the known
+// tokens, and the next draw does not read the output tokens' values (penalties do), since the
+// step ahead sees a placeholder for the pending one. Requests min_tokens still masks for wait too.
+bool CanRunAhead(const Request& request, const ScheduledSequence& seq, int64_t num_scheduled) {
+  const SamplingParams& sampling = request.sampling;
+  return seq.sampling.has_value() && seq.num_draft_tokens == 0 && request.draft_token_ids.empty() &&
+         seq.start_position + num_scheduled == request.num_tokens() &&
+         sampling.repetition_penalty == 1.0f && sampling.presence_penalty == 0.0f &&
+         sampling.frequency_penalty == 0.0f && sampling.min_tokens <= request.num_output_tokens();
+}
+
 }  // namespace
+
+void StepPlan::Add(ScheduledSequence sequence, Request* request, int64_t num_tokens) {
+  batch.sequences.push_back(std::move(sequence));
+  requests.push_back(request);
+  num_scheduled_tokens.push_back(num_tokens);
+}
+
+void StepPlan::Drop(const Request* request) {
+  for (Request*& entry : requests) {
+    if (entry == request) entry = nullptr;
+  }
+}
 
 Scheduler::Scheduler(const EngineConfig& config, int64_t max_model_len,
                      std::vector<int32_t> eos_token_ids)
@@ -166,6 +193,45 @@ std::vector<Request*> Scheduler::DecodingRequests() const {
   return decoding;
 }
 
+StepPlan Scheduler::ScheduleAhead(const StepPlan& in_flight) {
+  if (!CanScheduleAhead(in_flight)) return {};
+  reserved_blocks_ = ReservedBlocks();
+  // One token per request of in_flight, which fit max_num_batched_tokens with at least one each.
+  StepPlan ahead;
+  for (size_t i = 0; i < in_flight.requests.size(); ++i) {
+    Request* request = in_flight.requests[i];
+    if (request == nullptr || FinishesByLengthWithNextToken(*request)) continue;
+    // On failure the blocks given to requests before stay theirs as look-ahead slots; the next
+    // Schedule uses them.
+    if (!AllocateFor(*request, request->num_tokens() - request->num_computed_tokens, {},
+                     /*num_lookahead_tokens=*/1)) {
+      return {};
+    }
+    AddFedToPlan(*request, static_cast<int32_t>(i), ahead);
+  }
+  return ahead;
+}
+
+// Nobody waits (ScheduleAhead would keep them waiting) and every running request is in
+// in_flight, able to run ahead.
+bool Scheduler::CanScheduleAhead(const StepPlan& in_flight) const {
+  if (!waiting_.empty()) return false;
+  size_t num_requests = 0;
+  for (size_t i = 0; i < in_flight.requests.size(); ++i) {
+    const Request* request = in_flight.requests[i];
+    if (request == nullptr) continue;
+    if (!CanRunAhead(*request, in_flight.batch.sequences[i], in_flight.num_scheduled_tokens[i])) return false;
+    ++num_requests;
+  }
+  return num_requests == running_.size();
+}
+
+// StopReason's length conditions, one token from now.
+bool Scheduler::FinishesByLengthWithNextToken(const Request& request) const {
+  return request.num_output_tokens() + 1 >= request.sampling.max_tokens ||
+         request.num_tokens() + 1 >= max_model_len_;
+}
+
 bool Scheduler::AllocateDraftSlots(Request& request, int64_t num_draft_tokens) {
   reserved_blocks_ = ReservedBlocks();
   return AllocateFor(request, request.num_tokens() - request.num_computed_tokens, {}, num_draft_tokens);
@@ -240,22 +306,41 @@ void Scheduler::AddToPlan(Request& request, int64_t num_tokens, StepPlan& plan) 
     for (int64_t i = num_tokens - num_drafts - 1; i < num_tokens; ++i) {
       seq.logits_indices.push_back(static_cast<int32_t>(i));
     }
-    seq.sampling = SamplingRow{.logits = {},
-                               .params = &request.sampling,
-                               .seed = request.seed,
-                               .prompt_token_ids = request.prompt_token_ids,
-                               .output_token_ids = request.output_token_ids,
-                               .eos_token_ids = eos_token_ids_};
+    seq.sampling = SamplingRowFor(request, request.output_token_ids);
   }
-  plan.batch.sequences.push_back(std::move(seq));
-  plan.requests.push_back(&request);
-  plan.num_scheduled_tokens.push_back(num_tokens);
+  plan.Add(std::move(seq), &request, num_tokens);
+}
+
+// One token at position num_tokens(): the one the step launched before samples for the request
+// (its sequence `fed_from_sequence`). The request then samples the token after it.
+void Scheduler::AddFedToPlan(Request& request, int32_t fed_from_sequence, StepPlan& plan) const {
+  ScheduledSequence seq;
+  seq.token_ids = plan.token_buffers.emplace_back(1, kPlaceholderToken);
+  seq.fed_from_sequence = fed_from_sequence;
+  seq.start_position = request.num_tokens();
+  seq.block_table = kv_.BlockTable(request.request_id);
+  seq.logits_indices = {0};
+  // The pending token counts in the history's length: the draw for output position n uses n.
+  std::vector<int32_t>& history = plan.token_buffers.emplace_back(request.output_token_ids);
+  history.push_back(kPlaceholderToken);
+  seq.sampling = SamplingRowFor(request, history);
+  plan.Add(std::move(seq), &request, 1);
+}
+
+SamplingRow Scheduler::SamplingRowFor(const Request& request, std::span<const int32_t> output_token_ids) const {
+  return SamplingRow{.logits = {},
+                     .params = &request.sampling,
+                     .seed = request.seed,
+                     .prompt_token_ids = request.prompt_token_ids,
+                     .output_token_ids = output_token_ids,
+                     .eos_token_ids = eos_token_ids_};
 }
 
 std::vector<RequestDelta> Scheduler::Update(const StepPlan& plan, const ModelOutput& output,
-                                            Clock::time_point now) {
+                                            Clock::time_point now, StepPlan* in_flight) {
   std::vector<RequestDelta> deltas;
   for (size_t i = 0; i < plan.requests.size(); ++i) {
+    if (plan.requests[i] == nullptr) continue;  // finished while the step was in flight
     Request& request = *plan.requests[i];
     const int32_t num_drafts = plan.batch.sequences[i].num_draft_tokens;
     const std::vector<SampledToken> no_tokens;
@@ -272,6 +357,7 @@ std::vector<RequestDelta> Scheduler::Update(const StepPlan& plan, const ModelOut
     full.finish_reason = delta.finish_reason;
     if (finished) {
       full.accepted_per_position = request.accepted_per_position;
+      if (in_flight != nullptr) in_flight->Drop(&request);
       Remove(request);
     }
     deltas.push_back(std::move(full));

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -37,14 +38,20 @@ namespace specd {
 // One step's work: the runner's batch and, in the same order, the requests it came from.
 struct StepPlan {
   SchedulerOutput batch;
+  // nullptr where the request finished while the step was in flight (Drop): entries keep their
+  // indices, which match the runner's output.
   std::vector<Request*> requests;
   std::vector<int64_t> num_scheduled_tokens;  // drafts included
   int32_t num_preempted = 0;
-  // Token ids of sequences that carry drafts (the last token and the drafts are not contiguous
-  // in the Request); the batch's spans point here. A deque keeps them in place.
+  // Ids the batch's spans point to that the Requests do not hold contiguously: a sequence's last
+  // token followed by its drafts; a fed sequence's placeholder token and its output history with
+  // the pending token. A deque keeps them in place.
   std::deque<std::vector<int32_t>> token_buffers;
 
   bool empty() const { return requests.empty(); }
+  void Add(ScheduledSequence sequence, Request* request, int64_t num_tokens);
+  // Forgets `request` (it is about to be destroyed); its batch entry stays.
+  void Drop(const Request* request);
 };
 
 struct SchedulerStats {
@@ -71,10 +78,24 @@ class Scheduler {
 
   StepPlan Schedule(Clock::time_point now);
 
+  // The step after `in_flight` (launched, Update not run yet) for the same requests, built now so
+  // that it can be launched before `in_flight`'s output is back (overlapped steps):
+  //
+  //   in_flight:  request at [computed ... num_tokens) samples token t at position num_tokens
+  //   ahead:      position num_tokens, token t fed from in_flight's sequence (fed_from_sequence)
+  //
+  // Each request gets a look-ahead KV slot for it. Empty (use Schedule after Update) unless
+  // nobody waits, every running request is in `in_flight` and samples one token there at the end
+  // of its known tokens, without drafts, penalties (they read the output tokens) or min_tokens
+  // still masking, and the cache has room. Requests that finish by length with in_flight's token
+  // are left out. Precondition: Update(in_flight) has not run.
+  StepPlan ScheduleAhead(const StepPlan& in_flight);
+
   // After the runner ran `plan`: advances num_computed_tokens, appends sampled tokens, finishes
-  // requests that hit a stop condition. Returns one delta per request with news.
+  // requests that hit a stop condition. Returns one delta per request with news. `in_flight`:
+  // the step launched after `plan` (ScheduleAhead), from which finished requests are dropped.
   std::vector<RequestDelta> Update(const StepPlan& plan, const ModelOutput& output,
-                                   Clock::time_point now);
+                                   Clock::time_point now, StepPlan* in_flight = nullptr);
 
   // Ends a request in any state: frees its blocks and returns its final delta; nullopt when the
   // id is unknown (already finished or never submitted).
@@ -118,6 +139,10 @@ class Scheduler {
   Request* PickVictim(const StepPlan& plan) const;
   void Preempt(Request& request);
   void AddToPlan(Request& request, int64_t num_tokens, StepPlan& plan) const;
+  bool CanScheduleAhead(const StepPlan& in_flight) const;
+  bool FinishesByLengthWithNextToken(const Request& request) const;
+  void AddFedToPlan(Request& request, int32_t fed_from_sequence, StepPlan& plan) const;
+  SamplingRow SamplingRowFor(const Request& request, std::span<const int32_t> output_token_ids) const;
   int64_t ReservedBlocks() const;  // recomputed from scratch: O(running)
   int64_t TableSize(const Request& request) const;
   int64_t BlocksFor(int64_t num_tokens) const;

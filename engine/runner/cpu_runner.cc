@@ -47,7 +47,11 @@ CpuRunner::CpuRunner(ModelConfig config, CpuWeights weights, const CpuRunnerOpti
       cache_(config_.num_hidden_layers, KvCacheShape{options.num_blocks, options.block_size},
              config_.num_key_value_heads, config_.head_dim) {}
 
-StatusOr<ModelOutput> CpuRunner::Execute(const SchedulerOutput& batch) {
+Status CpuRunner::Launch(const SchedulerOutput& batch) {
+  return steps_.Launch(batch, [this](const SchedulerOutput& fed) { return Run(fed); });
+}
+
+StatusOr<ModelOutput> CpuRunner::Run(const SchedulerOutput& batch) {
   SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, cache_.shape()));
   const int64_t hidden_size = config_.hidden_size;
   std::vector<TokenRef> tokens;

@@ -15,6 +15,7 @@
 #include "engine/runner/cpu_weights.h"
 #include "engine/runner/model_runner.h"
 #include "engine/runner/rope_table.h"
+#include "engine/runner/synchronous_steps.h"
 #include "kernels/attention_modifier.h"
 
 namespace specd {
@@ -31,7 +32,9 @@ class CpuRunner : public ModelRunner {
   static StatusOr<std::unique_ptr<CpuRunner>> Create(const std::string& model_dir,
                                                      const CpuRunnerOptions& options);
 
-  StatusOr<ModelOutput> Execute(const SchedulerOutput& batch) override;
+  // Each step runs to its end in Launch (synchronous_steps.h).
+  Status Launch(const SchedulerOutput& batch) override;
+  StatusOr<ModelOutput> Collect() override { return steps_.Collect(); }
   KvCacheShape kv_cache_shape() const override { return cache_.shape(); }
   const ModelConfig& config() const { return config_; }
 
@@ -39,6 +42,7 @@ class CpuRunner : public ModelRunner {
   struct TokenRef;  // one new token of the batch: its sequence and position
 
   CpuRunner(ModelConfig config, CpuWeights weights, const CpuRunnerOptions& options);
+  StatusOr<ModelOutput> Run(const SchedulerOutput& batch);
   void RunLayer(int64_t layer, const std::vector<TokenRef>& tokens, std::vector<float>& hidden);
   void Attend(int64_t layer, const TokenRef& token, const float* query, float* out);
   ModelOutput ComputeLogits(const SchedulerOutput& batch, const std::vector<float>& hidden);
@@ -48,6 +52,7 @@ class CpuRunner : public ModelRunner {
   RopeTable rope_;
   kernels::AttentionModifier modifier_;  // from the model config
   CpuKvCache cache_;
+  SynchronousSteps steps_;
 };
 
 }  // namespace specd

@@ -11,6 +11,14 @@
 // One rule covers whole prompts, prompt chunks, single decode tokens and k+1 verify tokens:
 // for speculative decoding the last num_draft_tokens of token_ids are drafts, the logits of the
 // last num_draft_tokens + 1 positions are asked for, and the runner verifies the drafts.
+//
+// Overlapped steps: Launch queues a step and Collect returns its output, in launch order, so the
+// engine can launch step n + 1 before it has step n's output. A sequence of step n + 1 that
+// continues one of step n then takes its single token from what step n samples for it
+// (fed_from_sequence): the runner fills it in, on the device where step n sampled there.
+//
+//   engine:  Launch(n) ─ Collect(n-1) ─ Update ─ Launch(n+1) ─ Collect(n) ─ Update ─ ...
+//   GPU:     [ step n-1 ][ step n ][ step n+1 ] ...   (no idle time waiting for the host)
 #pragma once
 
 #include <cstdint>
@@ -37,6 +45,10 @@ struct ScheduledSequence {
   std::optional<SamplingRow> sampling;
   int32_t num_draft_tokens = 0;
   std::span<const float> draft_probs;  // [num_draft_tokens, vocab], or empty: one-hot drafts
+  // >= 0: the sequence brings one token, not known yet when it was scheduled: the one the
+  // previously launched step sampled for its sequence at this index (which sampled exactly one
+  // token, no drafts). token_ids holds a placeholder, any id in the vocabulary.
+  int32_t fed_from_sequence = -1;
 };
 
 struct SchedulerOutput {
@@ -65,12 +77,26 @@ struct KvCacheShape {
 
 class ModelRunner {
  public:
+  // Steps launched and not yet collected, at most.
+  static constexpr int kMaxStepsInFlight = 2;
+
   virtual ~ModelRunner() = default;
 
-  // Runs one step. INVALID_ARGUMENT (naming the sequence and the problem) for a batch that does
-  // not fit the model or cache: token id outside the vocabulary, position past the context
-  // length, block table too short or naming a block outside the cache, bad logits index.
-  virtual StatusOr<ModelOutput> Execute(const SchedulerOutput& batch) = 0;
+  // Queues one step; the batch's views need to live only through the call. An error means the
+  // step did not run (nothing to collect for it): INVALID_ARGUMENT (naming the sequence and the
+  // problem) for a batch that does not fit the model or cache (token id outside the vocabulary,
+  // position past the context length, block table too short or naming a block outside the
+  // cache, bad logits index, a fed sequence the previous step did not sample one token for);
+  // FAILED_PRECONDITION with kMaxStepsInFlight steps in flight.
+  virtual Status Launch(const SchedulerOutput& batch) = 0;
+  // The output of the oldest step launched and not collected; FAILED_PRECONDITION when none is.
+  virtual StatusOr<ModelOutput> Collect() = 0;
+
+  // One step, start to end: Launch then Collect. Precondition: no step in flight.
+  StatusOr<ModelOutput> Execute(const SchedulerOutput& batch) {
+    SPECD_RETURN_IF_ERROR(Launch(batch));
+    return Collect();
+  }
 
   virtual KvCacheShape kv_cache_shape() const = 0;
 };

@@ -32,6 +32,12 @@
 namespace specd {
 namespace {
 
+// GpuSampler's launch and collect, one after the other, as the runner does them.
+Status SampleOnGpu(GpuSampler& sampler, const SchedulerOutput& batch, const float* logits, ModelOutput& output) {
+  SPECD_ASSIGN_OR_RETURN(const GpuSampler::Launched launched, sampler.Launch(batch, logits, nullptr));
+  return sampler.Collect(launched, output);
+}
+
 using testing::DeviceArray;
 using Launcher = cudaError_t (*)(const kernels::SamplingKernelParams&, cudaStream_t);
 
@@ -380,7 +386,7 @@ TEST_CASE("GpuSampler gives the CPU Sampler's tokens on every path", "[gpu][samp
   REQUIRE(sampler.ok());
   const DeviceArray<float> d_logits(logits);
   ModelOutput output;
-  REQUIRE((*sampler)->Sample(batch, d_logits.get(), nullptr, output).ok());
+  REQUIRE(SampleOnGpu(**sampler, batch, d_logits.get(), output).ok());
   REQUIRE(output.sampled.size() == 3);
   for (int r = 0; r < 3; ++r) {
     CAPTURE(r);
@@ -456,7 +462,7 @@ TEST_CASE("GpuSampler verifies greedy drafts on the fast paths as VerifyDrafts d
   REQUIRE(sampler.ok());
   const DeviceArray<float> d_logits(logits);
   ModelOutput output;
-  REQUIRE((*sampler)->Sample(batch, d_logits.get(), nullptr, output).ok());
+  REQUIRE(SampleOnGpu(**sampler, batch, d_logits.get(), output).ok());
   REQUIRE(output.sampled.size() == expected.size());
   for (size_t r = 0; r < expected.size(); ++r) {
     CAPTURE(r);

@@ -6,6 +6,7 @@
 
 #include "engine/base/logging.h"
 #include "engine/runner/batch_validation.h"
+#include "engine/runner/fed_tokens.h"
 #include "engine/runner/model_attention_modifier.h"
 #include "engine/runner/rope_table.h"
 #include "engine/runner/row_sampling.h"
@@ -62,6 +63,19 @@ Status CheckHeadDim(const ModelConfig& config, const std::string& model) {
                             " is not supported by the CUDA runner (64 or 128)");
 }
 
+// Device feeds: every fed sequence names a sequence of the last launch that sampled one token.
+Status CheckDeviceFeeds(const SchedulerOutput& batch, std::span<const int32_t> device_rows) {
+  SPECD_RETURN_IF_ERROR(CheckFedSequences(batch, device_rows.size()));
+  for (size_t s = 0; s < batch.sequences.size(); ++s) {
+    const int32_t from = batch.sequences[s].fed_from_sequence;
+    if (from >= 0 && device_rows[static_cast<size_t>(from)] < 0) {
+      return InvalidArgumentError("sequence " + std::to_string(s) + " is fed from sequence " + std::to_string(from) +
+                                  " of the previous step, which did not sample one token");
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<CudaRunner>> CudaRunner::Create(const std::string& model_dir,
@@ -115,7 +129,9 @@ CudaRunner::CudaRunner(ModelConfig config, CudaWeights weights, const CudaRunner
       max_blocks_per_seq_(Blocks(config_.max_position_embeddings, options.block_size)) {}
 
 CudaRunner::~CudaRunner() {
-  if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  if (stream_ == nullptr) return;
+  cudaStreamSynchronize(stream_);  // steps still in flight read buffers freed after this
+  cudaStreamDestroy(stream_);
 }
 
 Status CudaRunner::AllocateWorkspace() {
@@ -384,6 +400,7 @@ std::vector<CudaRunner::Piece> CudaRunner::SplitBatch(const SchedulerOutput& bat
       part.token_ids = seq.token_ids.subspan(offset, n);
       part.start_position = seq.start_position + static_cast<int64_t>(offset);
       part.block_table = seq.block_table;
+      part.fed_from_sequence = seq.fed_from_sequence;  // a fed sequence has one token: never cut
       for (size_t k = 0; k < seq.logits_indices.size(); ++k) {
         const auto index = static_cast<size_t>(seq.logits_indices[k]);
         if (index < offset || index >= offset + n) continue;
@@ -420,6 +437,11 @@ Status CudaRunner::EnqueueForward(int64_t logit_rows) {
   // The embeddings start the residual stream.
   kernels::EmbeddingParams embed{inputs_->token_ids(), weights_.embedding.get(), residual_.get(),
                                  static_cast<int>(tokens), static_cast<int>(config_.hidden_size)};
+  if (gpu_sampler_ != nullptr) {  // tokens fed from the previous step's sampling on the device
+    embed.fed_rows = inputs_->fed_rows();
+    embed.fed_tokens = gpu_sampler_->sampled_tokens();
+    embed.vocab = static_cast<int>(config_.vocab_size);
+  }
   SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchEmbedding(embed, stream_), "embedding"));
   if (FusesLayers(tokens)) {
     for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) SPECD_RETURN_IF_ERROR(RunFusedLayer(layer, tokens));
@@ -464,7 +486,8 @@ Status CudaRunner::RunGraphShaped(int64_t logit_rows) {
 
 // One forward pass over at most max_num_tokens_ tokens; logits to `rows` of `output` when
 // logits_to_host.
-Status CudaRunner::Forward(const Piece& piece, bool logits_to_host, bool wait, ModelOutput& output) {
+Status CudaRunner::Forward(const Piece& piece, std::span<const int32_t> fed_rows, bool logits_to_host, bool wait,
+                           ModelOutput& output) {
   const StepInputs::Shape exact = StepInputs::ExactShape(piece.batch);
   if (exact.table_stride > max_blocks_per_seq_) {
     return InvalidArgumentError("the batch's block tables have " + std::to_string(exact.table_stride) +
@@ -475,7 +498,8 @@ Status CudaRunner::Forward(const Piece& piece, bool logits_to_host, bool wait, M
   const std::optional<StepInputs::Shape> graph_shape = GraphShape(piece.batch, exact);
   // Prompt chunks go to the tensor-core kernel, except in batch-invariant mode: there a token's
   // attention must not depend on how many tokens its sequence brought to the step.
-  inputs_->Pack(piece.batch, shape_.block_size, graph_shape.value_or(exact), batch_invariant_ ? 0 : kTensorCoreQueryTokens);
+  inputs_->Pack(piece.batch, shape_.block_size, graph_shape.value_or(exact), batch_invariant_ ? 0 : kTensorCoreQueryTokens,
+                fed_rows);
   SPECD_RETURN_IF_ERROR(inputs_->Upload(stream_));
   if (graph_shape.has_value()) {
     SPECD_RETURN_IF_ERROR(RunGraphShaped(graph_shape->capacity));
@@ -485,10 +509,41 @@ Status CudaRunner::Forward(const Piece& piece, bool logits_to_host, bool wait, M
   return CopyLogits(piece.rows, logits_to_host, wait, output);
 }
 
-// Batches larger than the runner was sized for (a draft model catching up on many sequences)
-// run in pieces; sampling sees the whole batch's logits.
-StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
+Status CudaRunner::Launch(const SchedulerOutput& batch) {
+  if (launched_.size() >= kMaxStepsInFlight) {
+    return FailedPreconditionError("a step was launched with " + std::to_string(launched_.size()) +
+                                   " steps in flight, the most a runner takes");
+  }
+  const FeedSource source = std::move(feed_source_);
+  feed_source_ = {};  // a step that fails leaves nothing to feed from
   SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, shape_));
+  StatusOr<LaunchedStep> step = [&]() -> StatusOr<LaunchedStep> {
+    if (!HasFedSequences(batch)) return LaunchStep(batch, {});
+    if (!source.device_rows.empty()) {
+      SPECD_RETURN_IF_ERROR(CheckDeviceFeeds(batch, source.device_rows));
+      return LaunchStep(batch, source.device_rows);
+    }
+    SPECD_ASSIGN_OR_RETURN(const HostFedBatch fed, HostFedBatch::Resolve(batch, source.host));
+    return LaunchStep(fed.batch(), {});
+  }();
+  if (!step.ok()) {
+    cudaStreamSynchronize(stream_);  // whatever failed, nothing of it may still read the pinned inputs
+    return step.status();
+  }
+  if (step->sampling) {
+    feed_source_.device_rows = step->sampling->token_rows;
+  } else {
+    feed_source_.host = step->output->sampled;
+  }
+  launched_.push_back(std::move(*step));
+  return OkStatus();
+}
+
+// Batches larger than the runner was sized for (a draft model catching up on many sequences)
+// run in pieces; sampling sees the whole batch's logits. A step whose every logits row is sampled
+// on the GPU returns with its sampling in flight; the others run to their end here.
+StatusOr<CudaRunner::LaunchedStep> CudaRunner::LaunchStep(const SchedulerOutput& batch,
+                                                           std::span<const int32_t> fed_rows) {
   ModelOutput output;
   output.vocab_size = config_.vocab_size;
   const std::vector<Piece> pieces = SplitBatch(batch);
@@ -507,20 +562,40 @@ StatusOr<ModelOutput> CudaRunner::Execute(const SchedulerOutput& batch) {
   // sampler's copy back waits for both. H100, same call, four rounds: Llama-3.2-1B batch 1 1.091-1.097 ms a
   // token against 1.092-1.111 waiting for the forward pass first; batch 2 / 4 / 8 1.160 / 1.177 /
   // 1.231 against 1.172 / 1.191 / 1.251; 8B 5.505 against 5.518.
-  for (const Piece& piece : pieces) SPECD_RETURN_IF_ERROR(Forward(piece, logits_to_host, !gpu_sampling, output));
+  for (const Piece& piece : pieces) {
+    SPECD_RETURN_IF_ERROR(Forward(piece, fed_rows, logits_to_host, !gpu_sampling, output));
+  }
   // The step timer's end goes behind the last GPU work, before the host waits for it.
   const auto mark_end = [this] { return step_timer_ ? step_timer_->MarkEnd(stream_) : OkStatus(); };
-  if (gpu_sampling) {
-    const Status sampled = gpu_sampler_->Sample(batch, logits_.get(), stream_, output, mark_end);
-    if (!sampled.ok()) {
-      cudaStreamSynchronize(stream_);  // whatever failed, the next step's Pack must find the inputs free
-      return sampled;
-    }
-  } else {
+  LaunchedStep step;
+  if (!gpu_sampling) {
     SampleRequestedRows(batch, output);
     SPECD_RETURN_IF_ERROR(mark_end());
+    step.output = std::move(output);
+    return step;
   }
+  SPECD_ASSIGN_OR_RETURN(GpuSampler::Launched sampling, gpu_sampler_->Launch(batch, logits_.get(), stream_));
+  if (logits_to_host) {  // the logits are on the host already: the step ends here
+    SPECD_RETURN_IF_ERROR(gpu_sampler_->Collect(sampling, output));
+    step.output = std::move(output);
+  } else {
+    step.sampling = std::move(sampling);
+  }
+  // Last: a step that marked its end is one Collect resolves.
+  SPECD_RETURN_IF_ERROR(mark_end());
+  return step;
+}
+
+StatusOr<ModelOutput> CudaRunner::Collect() {
+  if (launched_.empty()) return FailedPreconditionError("Collect without a step in flight");
+  LaunchedStep step = std::move(launched_.front());
+  launched_.pop_front();
+  // Every launched step marked its end: resolve it first, whatever its sampling says.
   if (step_timer_) SPECD_RETURN_IF_ERROR(step_timer_->Resolve());
+  if (!step.sampling) return std::move(*step.output);
+  ModelOutput output;
+  output.vocab_size = config_.vocab_size;
+  SPECD_RETURN_IF_ERROR(gpu_sampler_->Collect(*step.sampling, output));
   return output;
 }
 

@@ -6,6 +6,13 @@
 // was sampled on the GPU. A batch of more tokens than max_num_tokens runs in pieces (a draft
 // model catching up on many sequences at once). Owned and called by the engine thread only.
 //
+// Launch returns as soon as a step sampled on the GPU is queued (its sampled tokens come back to
+// pinned memory; Collect waits for them), so the engine can launch the next step while it runs.
+// Other steps (logits wanted on the host, several pieces) run to their end in Launch. A fed
+// sequence (model_runner.h) reads its token on the device from the previous step's sampled
+// tokens (the embedding kernel's fed rows) where that step was sampled on the GPU, else from its
+// output on the host.
+//
 // Decode and verify steps (every sequence under kTensorCoreQueryTokens new tokens, the batch
 // within the largest bucket) are padded to a token bucket and a power-of-two block-table stride,
 // and replay a CUDA graph captured for that shape (cuda_graph_cache.h) after running it eagerly
@@ -24,8 +31,10 @@
 // The decode path's kernels are chained by programmatic dependent launch (kernels/pdl.cuh).
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -81,7 +90,8 @@ class CudaRunner : public ModelRunner {
                                                                        uint64_t seed);
   ~CudaRunner() override;
 
-  StatusOr<ModelOutput> Execute(const SchedulerOutput& batch) override;
+  Status Launch(const SchedulerOutput& batch) override;
+  StatusOr<ModelOutput> Collect() override;
   KvCacheShape kv_cache_shape() const override { return shape_; }
   const ModelConfig& config() const { return config_; }
   size_t weight_bytes() const { return weights_.bytes(); }
@@ -96,6 +106,18 @@ class CudaRunner : public ModelRunner {
   struct Piece {
     SchedulerOutput batch;
     std::vector<int64_t> rows;
+  };
+  // A launched step: its output when it ran to its end in Launch, or its sampling in flight.
+  struct LaunchedStep {
+    std::optional<ModelOutput> output;
+    std::optional<GpuSampler::Launched> sampling;
+  };
+  // Where the next step's fed sequences find the tokens the last launched step sampled.
+  struct FeedSource {
+    // Per sequence: its token's row of GpuSampler::sampled_tokens(), -1 for none; empty when the
+    // tokens are not on the device.
+    std::vector<int32_t> device_rows;
+    std::vector<std::vector<SampledToken>> host;  // ModelOutput::sampled, when not on the device
   };
 
   CudaRunner(ModelConfig config, CudaWeights weights, const CudaRunnerOptions& options);
@@ -116,8 +138,11 @@ class CudaRunner : public ModelRunner {
   Status RunAttention(const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache);
   Status RunNorm(const __nv_bfloat16* branch, const DeviceBuffer<__nv_bfloat16>& weight, int64_t tokens);
   std::vector<Piece> SplitBatch(const SchedulerOutput& batch) const;
-  // wait: return with the stream idle (the step's pinned inputs free for the next Pack).
-  Status Forward(const Piece& piece, bool logits_to_host, bool wait, ModelOutput& output);
+  // The batch with its fed sequences' tokens resolved (fed_rows: their device rows), queued.
+  StatusOr<LaunchedStep> LaunchStep(const SchedulerOutput& batch, std::span<const int32_t> fed_rows);
+  // fed_rows: StepInputs::Pack's fed_rows_by_sequence. wait: return with the stream idle.
+  Status Forward(const Piece& piece, std::span<const int32_t> fed_rows, bool logits_to_host, bool wait,
+                 ModelOutput& output);
   // The forward pass over the packed inputs' shape, up to `logit_rows` rows of logits_. Enqueued
   // on stream_ only: what CUDA graphs capture.
   Status EnqueueForward(int64_t logit_rows);
@@ -152,6 +177,8 @@ class CudaRunner : public ModelRunner {
   DeviceBuffer<__nv_bfloat16> logit_inputs_;  // [max_tokens, hidden]
   DeviceBuffer<float> logits_;                // [max_tokens, vocab]
   int64_t max_blocks_per_seq_ = 0;
+  std::deque<LaunchedStep> launched_;  // not collected yet, oldest first
+  FeedSource feed_source_;             // the last launched step's sampled tokens
 };
 
 }  // namespace specd

@@ -33,8 +33,8 @@ size_t ResultOffset(Result result, int64_t rows) {
   return static_cast<size_t>(result) * sizeof(int32_t) * static_cast<size_t>(rows);  // 4-byte arrays first
 }
 
-template <typename T>
-T* ResultArray(uint8_t* results, Result result, int64_t rows) {
+template <typename T, typename Byte>  // Byte: uint8_t or const uint8_t
+T* ResultArray(Byte* results, Result result, int64_t rows) {
   return reinterpret_cast<T*>(results + ResultOffset(result, rows));
 }
 
@@ -180,12 +180,30 @@ struct GpuSampler::Rows {
   }
 };
 
-struct GpuSampler::DeviceRows {
+// Per launch slot (two launches may be in flight): the parameters' upload, the results' pinned
+// copy and the event that marks the copy's end.
+struct LaunchSlot {
   PackedUpload parameters{"sampling parameters"};  // Rows' arrays, one copy a step
-  DeviceBuffer<uint8_t> workspace;
-  DeviceBuffer<uint8_t> results;       // [max_rows * kResultBytesPerRow]: the step's Result arrays
-  PinnedBuffer<uint8_t> results_host;  // the same, copied back in one piece
+  PinnedBuffer<uint8_t> results_host;              // the results, copied back in one piece
+  cudaEvent_t copied = nullptr;
 };
+
+struct GpuSampler::DeviceRows {
+  DeviceBuffer<uint8_t> workspace;
+  DeviceBuffer<uint8_t> results;  // [max_rows * kResultBytesPerRow]: the last launch's Result arrays
+  std::array<LaunchSlot, kSlots> slots;
+
+  ~DeviceRows() {
+    for (const LaunchSlot& slot : slots) {
+      if (slot.copied != nullptr) cudaEventDestroy(slot.copied);
+    }
+  }
+};
+
+GpuSampler::Launched::Launched() = default;
+GpuSampler::Launched::~Launched() = default;
+GpuSampler::Launched::Launched(Launched&&) noexcept = default;
+GpuSampler::Launched& GpuSampler::Launched::operator=(Launched&&) noexcept = default;
 
 GpuSampler::GpuSampler(int64_t max_rows, int64_t vocab)
     : max_rows_(max_rows), vocab_(vocab), device_(std::make_unique<DeviceRows>()) {}
@@ -199,14 +217,21 @@ StatusOr<std::unique_ptr<GpuSampler>> GpuSampler::Create(int64_t max_rows, int64
       kernels::SamplingWorkspaceBytes(static_cast<int>(max_rows), static_cast<int>(vocab)), "the sampling workspace"));
   const size_t result_bytes = static_cast<size_t>(max_rows) * kResultBytesPerRow;
   SPECD_RETURN_IF_ERROR(d.results.Allocate(result_bytes, "sampled tokens"));
-  SPECD_RETURN_IF_ERROR(d.results_host.Allocate(result_bytes, "sampled tokens"));
+  for (LaunchSlot& slot : d.slots) {
+    SPECD_RETURN_IF_ERROR(slot.results_host.Allocate(result_bytes, "sampled tokens"));
+    SPECD_RETURN_IF_ERROR(CudaStatus(cudaEventCreateWithFlags(&slot.copied, cudaEventDisableTiming),
+                                     "creating the sampler's copy event"));
+  }
   return sampler;
+}
+
+const int* GpuSampler::sampled_tokens() const {
+  return ResultArray<int32_t>(device_->results.get(), Result::kTokens, max_rows_);  // at offset 0 for any row count
 }
 
 // The rows' parameters and lists into p, uploaded in one copy. Empty lists go as null offsets
 // ("every row's list is empty").
-Status GpuSampler::Upload(const Rows& rows, cudaStream_t stream, kernels::SamplingKernelParams& p) {
-  PackedUpload& up = device_->parameters;
+Status GpuSampler::Upload(const Rows& rows, PackedUpload& up, cudaStream_t stream, kernels::SamplingKernelParams& p) {
   up.Add(rows.temperature, &p.temperature);
   up.Add(UnlessAll(rows.top_p, 1.0f), &p.top_p);
   up.Add(rows.min_p, &p.min_p);
@@ -255,51 +280,66 @@ bool GpuSampler::Supports(const SchedulerOutput& batch) {
   return true;
 }
 
-Status GpuSampler::Sample(const SchedulerOutput& batch, const float* logits, cudaStream_t stream, ModelOutput& output,
-                          const std::function<Status()>& before_wait) {
-  Rows rows;
+StatusOr<GpuSampler::Launched> GpuSampler::Launch(const SchedulerOutput& batch, const float* logits,
+                                                  cudaStream_t stream) {
+  Launched launched;
+  launched.rows = std::make_unique<Rows>();
+  Rows& rows = *launched.rows;
   for (const ScheduledSequence& seq : batch.sequences) {
     if (seq.sampling && !seq.logits_indices.empty()) {
       rows.AddSequence(seq, vocab_);
+      const bool one_token = seq.num_draft_tokens == 0;
+      launched.token_rows.push_back(one_token ? static_cast<int32_t>(rows.first_row.back()) : -1);
       continue;
     }
     for (size_t i = 0; i < seq.logits_indices.size(); ++i) rows.AddIdle();
     rows.first_row.push_back(-1);
     rows.num_drafts.push_back(0);
+    launched.token_rows.push_back(-1);
   }
   rows.FillOneHotDrafts(vocab_);
-  const auto num_rows = static_cast<int64_t>(rows.temperature.size());
-  if (num_rows > max_rows_) return InternalError("GpuSampler: more logits rows than it was sized for");
+  if (static_cast<int64_t>(rows.temperature.size()) > max_rows_) {
+    return InternalError("GpuSampler: more logits rows than it was sized for");
+  }
+  launched.slot = next_slot_;
+  next_slot_ = (next_slot_ + 1) % kSlots;
+  SPECD_RETURN_IF_ERROR(LaunchKernels(rows, launched.slot, logits, stream));
+  return launched;
+}
+
+// The sampling kernels for the rows, then the copy of their results to the slot's pinned buffer.
+Status GpuSampler::LaunchKernels(const Rows& rows, int slot, const float* logits, cudaStream_t stream) {
+  LaunchSlot& s = device_->slots[static_cast<size_t>(slot)];
   kernels::SamplingKernelParams p = KernelParams(rows, logits);
+  const auto num_rows = static_cast<int64_t>(rows.temperature.size());
   if (rows.plain_greedy) {
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchGreedySampling(p, stream), "greedy sampling"));
   } else if (rows.plain && (num_rows <= kPlainCutMaxRows || !(AnyBut(rows.top_p, 1.0f) || AnyBut(rows.top_k, 0)))) {
-    SPECD_RETURN_IF_ERROR(Upload(rows, stream, p));
+    SPECD_RETURN_IF_ERROR(Upload(rows, s.parameters, stream, p));
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchPlainSampling(p, stream), "plain sampling"));
   } else {
-    SPECD_RETURN_IF_ERROR(Upload(rows, stream, p));
+    SPECD_RETURN_IF_ERROR(Upload(rows, s.parameters, stream, p));
     SPECD_RETURN_IF_ERROR(CudaStatus(kernels::LaunchSampling(p, stream), "sampling"));
   }
-  return Collect(batch, rows, stream, output, before_wait);
-}
-
-Status GpuSampler::Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output,
-                           const std::function<Status()>& before_wait) {
-  const DeviceRows& d = *device_;
-  const auto num_rows = static_cast<int64_t>(rows.temperature.size());
-  uint8_t* results = d.results_host.get();
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(results, d.results.get(), static_cast<size_t>(num_rows) * kResultBytesPerRow,
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(s.results_host.get(), device_->results.get(),
+                                                   static_cast<size_t>(num_rows) * kResultBytesPerRow,
                                                    cudaMemcpyDeviceToHost, stream),
                                    "copying sampled tokens"));
-  if (before_wait) SPECD_RETURN_IF_ERROR(before_wait());
-  SPECD_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream), "sampling"));
-  const int32_t* tokens = ResultArray<int32_t>(results, Result::kTokens, num_rows);
-  const int32_t* ranks = ResultArray<int32_t>(results, Result::kRanks, num_rows);
-  const float* logprobs = ResultArray<float>(results, Result::kLogprobs, num_rows);
-  const uint8_t* accepted = ResultArray<uint8_t>(results, Result::kAccepted, num_rows);  // 0 on the fast paths
-  output.sampled.assign(batch.sequences.size(), {});
-  for (size_t s = 0; s < batch.sequences.size(); ++s) {
-    if (rows.first_row[s] < 0) continue;
+  return CudaStatus(cudaEventRecord(s.copied, stream), "recording the sampled tokens' copy");
+}
+
+Status GpuSampler::Collect(const Launched& launched, ModelOutput& output) {
+  const Rows& rows = *launched.rows;
+  const LaunchSlot& slot = device_->slots[static_cast<size_t>(launched.slot)];
+  SPECD_RETURN_IF_ERROR(CudaStatus(cudaEventSynchronize(slot.copied), "sampling"));
+  const auto num_rows = static_cast<int64_t>(rows.temperature.size());
+  const uint8_t* results = slot.results_host.get();
+  const int32_t* tokens = ResultArray<const int32_t>(results, Result::kTokens, num_rows);
+  const int32_t* ranks = ResultArray<const int32_t>(results, Result::kRanks, num_rows);
+  const float* logprobs = ResultArray<const float>(results, Result::kLogprobs, num_rows);
+  const uint8_t* accepted = ResultArray<const uint8_t>(results, Result::kAccepted, num_rows);  // 0 on the fast paths
+  output.sampled.assign(rows.first_row.size(), {});
+  for (size_t s = 0; s < rows.first_row.size(); ++s) {    if (rows.first_row[s] < 0) continue;
     // Rows first .. first + j, j the first rejected draft's row, or the bonus row.
     for (int64_t i = 0; i <= rows.num_drafts[s]; ++i) {
       const auto r = static_cast<size_t>(rows.first_row[s] + i);

@@ -6,24 +6,47 @@
 // a draft is accepted exactly when it is the argmax, compared on the host. A batch whose rows are
 // plain greedy or plain draws (temperature, top-p and min-p only, no draft) takes the plain fast
 // path (kernels/plain_sampling.h). Batches asking for top_logprobs alternatives stay on the host.
-// Engine thread only.
+//
+// Launch queues the sampling and the copy of its results back to pinned memory; Collect waits for
+// that copy. Two launches may be in flight (the runner's overlapped steps): they take turns in
+// two sets of pinned buffers. The sampled tokens stay on the device (sampled_tokens()) until the
+// next launch, for the next step's fed tokens. Engine thread only.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <functional>
 #include <memory>
+#include <vector>
 
 #include <cuda_runtime.h>
 
 #include "engine/base/status.h"
 #include "engine/runner/cuda/device_buffer.h"
+#include "engine/runner/cuda/packed_upload.h"
 #include "engine/runner/model_runner.h"
 #include "kernels/sampling.h"
 
 namespace specd {
 
 class GpuSampler {
+ private:
+  struct Rows;        // the kernel's per-row parameters and token lists, on the host
+
  public:
+  // A launched sampling, for Collect.
+  struct Launched {
+    Launched();
+    ~Launched();
+    Launched(Launched&&) noexcept;
+    Launched& operator=(Launched&&) noexcept;
+
+    std::unique_ptr<Rows> rows;
+    int slot = 0;  // its pinned buffers and copy event
+    // Per sequence: the row of sampled_tokens() holding the one token it sampled; -1 where it
+    // sampled none or verified drafts.
+    std::vector<int32_t> token_rows;
+  };
+
   static StatusOr<std::unique_ptr<GpuSampler>> Create(int64_t max_rows, int64_t vocab);
   ~GpuSampler();
   GpuSampler(const GpuSampler&) = delete;
@@ -32,25 +55,28 @@ class GpuSampler {
   // True when every sampling request of the batch can be served here.
   static bool Supports(const SchedulerOutput& batch);
 
-  // logits: [rows, vocab] on the device, the batch's logits rows in ModelOutput order. Fills
-  // output.sampled; waits for the stream. before_wait (when given) runs once the sampling and the
-  // copy back are queued, before the wait: the runner's step timer records the step's end there.
-  Status Sample(const SchedulerOutput& batch, const float* logits, cudaStream_t stream, ModelOutput& output,
-                const std::function<Status()>& before_wait = {});
+  // logits: [rows, vocab] on the device, the batch's logits rows in ModelOutput order. Queues the
+  // sampling and the copy back of its results. The batch's views are read only here.
+  StatusOr<Launched> Launch(const SchedulerOutput& batch, const float* logits, cudaStream_t stream);
+  // Waits for the launch's results and fills output.sampled.
+  Status Collect(const Launched& launched, ModelOutput& output);
+
+  // [rows] on the device: the tokens of the last launch (Launched::token_rows).
+  const int* sampled_tokens() const;
 
  private:
-  struct Rows;        // the kernel's per-row parameters and token lists, on the host
   struct DeviceRows;  // the rows' upload, the workspace and the results on the device
+  static constexpr int kSlots = 2;  // launches in flight at most
 
   GpuSampler(int64_t max_rows, int64_t vocab);
-  Status Upload(const Rows& rows, cudaStream_t stream, kernels::SamplingKernelParams& p);
+  Status Upload(const Rows& rows, PackedUpload& upload, cudaStream_t stream, kernels::SamplingKernelParams& p);
   kernels::SamplingKernelParams KernelParams(const Rows& rows, const float* logits) const;
-  Status Collect(const SchedulerOutput& batch, const Rows& rows, cudaStream_t stream, ModelOutput& output,
-                 const std::function<Status()>& before_wait);
+  Status LaunchKernels(const Rows& rows, int slot, const float* logits, cudaStream_t stream);
 
   int64_t max_rows_;
   int64_t vocab_;
   std::unique_ptr<DeviceRows> device_;
+  int next_slot_ = 0;
 };
 
 }  // namespace specd

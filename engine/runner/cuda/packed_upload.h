@@ -2,7 +2,8 @@
 // single asynchronous copy, each at a 16-byte aligned place (both buffers grow as needed). Add
 // the arrays with the device pointer each should end up in, then Upload. Small copies from
 // pageable vectors cost several microseconds of a step each; this is one.
-// Engine thread only; the caller waits for the stream before the next Upload.
+// Engine thread only; the caller makes sure the previous Upload's copy is done before the next
+// Upload (GpuSampler takes two in turn, the runner having at most two steps in flight).
 #pragma once
 
 #include <cstddef>

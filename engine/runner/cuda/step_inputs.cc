@@ -7,8 +7,8 @@
 namespace specd {
 namespace {
 
-// Bytes per token of the per-token arrays: four int32 and one int64.
-constexpr int64_t kTokenBytes = 4 * sizeof(int32_t) + sizeof(int64_t);
+// Bytes per token of the per-token arrays: one int64 and five int32.
+constexpr int64_t kTokenBytes = sizeof(int64_t) + 5 * sizeof(int32_t);
 
 int64_t TableBytes(int64_t rows, int64_t stride) { return rows * stride * static_cast<int64_t>(sizeof(int32_t)); }
 
@@ -19,7 +19,9 @@ StatusOr<std::unique_ptr<StepInputs>> StepInputs::Create(int64_t max_tokens, int
   // At most one sequence per token, so max_tokens block-table rows.
   const int64_t bytes = max_tokens * kTokenBytes + TableBytes(max_tokens, max_table_stride);
   SPECD_RETURN_IF_ERROR(inputs->device_.Allocate(static_cast<size_t>(bytes), "step inputs"));
-  SPECD_RETURN_IF_ERROR(inputs->host_.Allocate(static_cast<size_t>(bytes), "step inputs"));
+  for (PinnedBuffer<uint8_t>& host : inputs->host_) {
+    SPECD_RETURN_IF_ERROR(host.Allocate(static_cast<size_t>(bytes), "step inputs"));
+  }
   return inputs;
 }
 
@@ -38,11 +40,12 @@ StepInputs::Shape StepInputs::ExactShape(const SchedulerOutput& batch) {
 int64_t StepInputs::Offset(Array array) const {
   const int64_t c = shape_.capacity;
   switch (array) {
-    case Array::kTokenIds: return 0;
-    case Array::kPositions: return 4 * c;
-    case Array::kTokenSeq: return 8 * c;
-    case Array::kLogitRows: return 12 * c;
-    case Array::kSlots: return 16 * c;  // 8-byte aligned: c * 16
+    case Array::kSlots: return 0;  // first: 8-byte aligned
+    case Array::kTokenIds: return 8 * c;
+    case Array::kPositions: return 12 * c;
+    case Array::kTokenSeq: return 16 * c;
+    case Array::kLogitRows: return 20 * c;
+    case Array::kFedRows: return 24 * c;
     case Array::kBlockTables: return kTokenBytes * c;
   }
   return 0;
@@ -57,13 +60,15 @@ void StepInputs::AddAttentionRun(int64_t first, int64_t count, bool tensor_cores
   }
 }
 
-void StepInputs::Pack(const SchedulerOutput& batch, int64_t block_size, Shape shape, int64_t tensor_core_tokens) {
+void StepInputs::Pack(const SchedulerOutput& batch, int64_t block_size, Shape shape, int64_t tensor_core_tokens,
+                      std::span<const int32_t> fed_rows_by_sequence) {
   const Shape exact = ExactShape(batch);
   SPECD_CHECK(exact.capacity <= shape.capacity && shape.capacity <= max_tokens_ &&
               exact.table_stride <= shape.table_stride && shape.table_stride <= max_table_stride_)
       << "step shape " << shape.capacity << " x " << shape.table_stride << " for a batch of " << exact.capacity
       << " tokens and tables of " << exact.table_stride;
   shape_ = shape;
+  host_index_ = 1 - host_index_;
   num_tokens_ = 0;
   num_rows_ = 0;
   num_sequences_ = static_cast<int64_t>(batch.sequences.size());
@@ -72,6 +77,7 @@ void StepInputs::Pack(const SchedulerOutput& batch, int64_t block_size, Shape sh
   int32_t* positions = HostArray<int32_t>(Array::kPositions);
   int32_t* token_seq = HostArray<int32_t>(Array::kTokenSeq);
   int32_t* logit_rows = HostArray<int32_t>(Array::kLogitRows);
+  int32_t* fed_rows = HostArray<int32_t>(Array::kFedRows);
   int64_t* slots = HostArray<int64_t>(Array::kSlots);
   int32_t* tables = HostArray<int32_t>(Array::kBlockTables);
   for (size_t s = 0; s < batch.sequences.size(); ++s) {
@@ -82,6 +88,8 @@ void StepInputs::Pack(const SchedulerOutput& batch, int64_t block_size, Shape sh
       token_ids[num_tokens_] = seq.token_ids[i];
       positions[num_tokens_] = static_cast<int32_t>(position);
       token_seq[num_tokens_] = static_cast<int32_t>(s);
+      fed_rows[num_tokens_] =
+          seq.fed_from_sequence < 0 ? -1 : fed_rows_by_sequence[static_cast<size_t>(seq.fed_from_sequence)];
       slots[num_tokens_] = static_cast<int64_t>(seq.block_table[static_cast<size_t>(position / block_size)]) * block_size +
                            position % block_size;
     }
@@ -95,6 +103,7 @@ void StepInputs::Pack(const SchedulerOutput& batch, int64_t block_size, Shape sh
   std::fill(token_ids + num_tokens_, token_ids + shape.capacity, 0);
   std::fill(positions + num_tokens_, positions + shape.capacity, 0);
   std::fill(token_seq + num_tokens_, token_seq + shape.capacity, 0);
+  std::fill(fed_rows + num_tokens_, fed_rows + shape.capacity, -1);
   std::fill(slots + num_tokens_, slots + shape.capacity, -1);
   std::fill(logit_rows + num_rows_, logit_rows + shape.capacity, 0);
   AddAttentionRun(num_tokens_, shape.capacity - num_tokens_, false);
@@ -102,7 +111,8 @@ void StepInputs::Pack(const SchedulerOutput& batch, int64_t block_size, Shape sh
 
 Status StepInputs::Upload(cudaStream_t stream) const {
   const int64_t bytes = Offset(Array::kBlockTables) + TableBytes(num_sequences_, shape_.table_stride);
-  return CudaStatus(cudaMemcpyAsync(device_.get(), host_.get(), static_cast<size_t>(bytes), cudaMemcpyHostToDevice, stream),
+  return CudaStatus(cudaMemcpyAsync(device_.get(), host_[host_index_].get(), static_cast<size_t>(bytes),
+                                    cudaMemcpyHostToDevice, stream),
                     "uploading the step's inputs");
 }
 

@@ -36,6 +36,18 @@ TEST_CASE("engine config: defaults fill what a preset leaves out", "[cpu]") {
   CHECK(config->kv_cache.block_size == 16);
   CHECK(config->default_qos_class == "default");
   CHECK(config->FindQosClass("default") != nullptr);
+  CHECK(config->overlap_steps);
+}
+
+TEST_CASE("engine config: overlap_steps turns overlapped scheduling on and off", "[cpu]") {
+  const auto off = ParseEngineConfig(R"({"overlap_steps": false})", "e.json");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->overlap_steps);
+  const auto on = ParseEngineConfig(R"({"overlap_steps": true})", "e.json");
+  REQUIRE(on.ok());
+  CHECK(on->overlap_steps);
+  CHECK(Error(R"({"overlap_steps": 1})") ==
+        "INVALID_ARGUMENT: e.json: 'overlap_steps' must be true or false, got 1");
 }
 
 TEST_CASE("engine config: errors name the file, the field and the problem", "[cpu]") {

@@ -108,6 +108,19 @@ TEST_CASE("engine: a request's tokens are the same alone and inside a mixed batc
   }
 }
 
+TEST_CASE("engine: overlapped steps do not change any request's tokens", "[cpu]") {
+  const std::string dir = testing::MakeRandomModel("engine_overlap", testing::TinyLlamaOptions());
+  const auto jobs = MixedJobs();
+  EngineConfig synchronous = SmallEngineConfig(128);
+  synchronous.overlap_steps = false;
+  auto reference = MakeEngine(dir, synchronous);
+  const auto expected = RunTogether(*reference, jobs);
+  EngineConfig overlapped = SmallEngineConfig(128);
+  overlapped.overlap_steps = true;
+  auto engine = MakeEngine(dir, overlapped);
+  CHECK(RunTogether(*engine, jobs) == expected);
+}
+
 TEST_CASE("engine: preemption by recompute does not change any request's tokens", "[cpu]") {
   const std::string dir = testing::MakeRandomModel("engine_preempt", testing::TinyLlamaOptions());
   const auto jobs = MixedJobs();

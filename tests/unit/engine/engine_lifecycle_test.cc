@@ -13,25 +13,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::CollectingSink;
-using testing::FakeModelConfig;
 using testing::FakeRunner;
 using testing::Greedy;
+using testing::MakeFakeEngine;
 using testing::SubmitOk;
-
-struct FakeEngine {
-  FakeRunner* runner;  // owned by the engine
-  std::unique_ptr<EngineCore> engine;
-};
-
-FakeEngine MakeFakeEngine(const EngineConfig& config, bool start = true) {
-  auto runner = std::make_unique<FakeRunner>(
-      FakeModelConfig(), KvCacheShape{config.kv_cache.num_blocks, config.kv_cache.block_size});
-  FakeRunner* raw = runner.get();
-  auto engine = std::make_unique<EngineCore>(config, std::move(runner), FakeModelConfig(),
-                                             /*check_invariants=*/true);
-  if (start) engine->Start();
-  return {raw, std::move(engine)};
-}
 
 EngineConfig BaseConfig() {
   EngineConfig config;
