@@ -8,6 +8,7 @@
 
 #include "engine/runner/cuda/cuda_runner.h"
 #include "tests/decode_driver.h"
+#include "tests/engine_fixtures.h"
 #include "tools/random_model.h"
 
 namespace specd {
@@ -58,14 +59,10 @@ std::vector<DecodeSequence> Sequences(int count, const std::function<SamplingPar
   return sequences;
 }
 
-SamplingParams Greedy() {
-  SamplingParams params;
-  params.temperature = 0.0f;
-  return params;
-}
+SamplingParams Greedy() { return testing::Greedy(kDecodeSteps + 1); }
 
 SamplingParams Drawn(float top_p) {
-  SamplingParams params;
+  SamplingParams params = Greedy();
   params.temperature = 1.0f;
   params.top_p = top_p;
   return params;

@@ -3,9 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include "engine/core/scheduler.h"
+#include "tests/engine_fixtures.h"
 
 namespace specd {
 namespace {
+
+using testing::Greedy;
 
 constexpr int64_t kMaxModelLen = 512;
 constexpr int32_t kEos = 1;
@@ -16,13 +19,6 @@ EngineConfig AheadConfig(int32_t num_blocks = 16) {
   config.max_num_seqs = 8;
   config.kv_cache = {.num_blocks = num_blocks, .block_size = 4, .enable_prefix_caching = true};
   return config;
-}
-
-SamplingParams Greedy(int32_t max_tokens) {
-  SamplingParams sampling;
-  sampling.temperature = 0.0f;
-  sampling.max_tokens = max_tokens;
-  return sampling;
 }
 
 std::unique_ptr<Request> MakeRequest(const std::string& id, std::vector<int32_t> prompt, SamplingParams sampling) {

@@ -5,6 +5,7 @@
 
 #include "engine/runner/cpu_runner.h"
 #include "tests/decode_driver.h"
+#include "tests/engine_fixtures.h"
 #include "tests/model_fixtures.h"
 
 namespace specd {
@@ -13,17 +14,15 @@ namespace {
 using testing::DecodeDriver;
 using testing::DecodeSequence;
 
+constexpr int32_t kMaxTokens = 64;  // more than the tests decode
+
+SamplingParams Greedy() { return testing::Greedy(kMaxTokens); }
+
 std::unique_ptr<CpuRunner> MakeRunner() {
   static const std::string dir = testing::MakeRandomModel("overlapped_steps", testing::TinyLlamaOptions());
   auto runner = CpuRunner::Create(dir, {.block_size = 4, .num_blocks = 64});
   REQUIRE(runner.ok());
   return std::move(runner).value();
-}
-
-SamplingParams Greedy() {
-  SamplingParams params;
-  params.temperature = 0.0f;
-  return params;
 }
 
 SamplingParams Drawn() {
