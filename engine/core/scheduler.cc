@@ -201,6 +201,9 @@ StepPlan Scheduler::ScheduleAhead(const StepPlan& in_flight) {
   for (size_t i = 0; i < in_flight.requests.size(); ++i) {
     Request* request = in_flight.requests[i];
     if (request == nullptr || FinishesByLengthWithNextToken(*request)) continue;
+    // What this frees lies wholly before the window of in_flight's query (Update has not run),
+    // so neither step reads it, and only steps launched after these can be given it.
+    kv_.FreeOutsideWindow(*request);
     // On failure the blocks given to requests before stay theirs as look-ahead slots; the next
     // Schedule uses them.
     if (!AllocateFor(*request, request->num_tokens() - request->num_computed_tokens, {},

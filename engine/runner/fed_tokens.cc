@@ -3,6 +3,14 @@
 #include <string>
 
 namespace specd {
+namespace {
+
+// Penalties weigh the output tokens by value; a fed sequence's history ends in a placeholder.
+bool ReadsOutputValues(const SamplingParams& params) {
+  return params.repetition_penalty != 1.0f || params.presence_penalty != 0.0f || params.frequency_penalty != 0.0f;
+}
+
+}  // namespace
 
 Status CheckFedSequences(const SchedulerOutput& batch, size_t previous_sequences) {
   for (size_t s = 0; s < batch.sequences.size(); ++s) {
@@ -13,6 +21,10 @@ Status CheckFedSequences(const SchedulerOutput& batch, size_t previous_sequences
     if (seq.token_ids.size() != 1 || seq.num_draft_tokens != 0) {
       return InvalidArgumentError(name + " brings " + std::to_string(seq.token_ids.size()) + " tokens and " +
                                   std::to_string(seq.num_draft_tokens) + " drafts; a fed sequence brings one token");
+    }
+    if (seq.sampling.has_value() && ReadsOutputValues(*seq.sampling->params)) {
+      return InvalidArgumentError(name + " samples with a repetition, presence or frequency penalty, which would "
+                                  "read its pending token's value; such a sequence cannot be fed");
     }
     if (static_cast<size_t>(seq.fed_from_sequence) >= previous_sequences) {
       return InvalidArgumentError(name + ": the previous step had " + std::to_string(previous_sequences) +

@@ -11,8 +11,9 @@
 
 namespace specd {
 
-// INVALID_ARGUMENT unless every fed sequence brings exactly one token, no drafts, and names a
-// sequence of a previous step of `previous_sequences` sequences.
+// INVALID_ARGUMENT unless every fed sequence brings exactly one token, no drafts, samples
+// without penalties (they would read the placeholder the sequence's output history ends in) and
+// names a sequence of a previous step of `previous_sequences` sequences.
 Status CheckFedSequences(const SchedulerOutput& batch, size_t previous_sequences);
 
 // Whether some sequence of the batch is fed.

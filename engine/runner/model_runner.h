@@ -47,7 +47,9 @@ struct ScheduledSequence {
   std::span<const float> draft_probs;  // [num_draft_tokens, vocab], or empty: one-hot drafts
   // >= 0: the sequence brings one token, not known yet when it was scheduled: the one the
   // previously launched step sampled for its sequence at this index (which sampled exactly one
-  // token, no drafts). token_ids holds a placeholder, any id in the vocabulary.
+  // token, no drafts). token_ids holds a placeholder, any id in the vocabulary, and so does the
+  // end of its SamplingRow's output_token_ids: its sampling may not use repetition, presence or
+  // frequency penalties.
   int32_t fed_from_sequence = -1;
 };
 

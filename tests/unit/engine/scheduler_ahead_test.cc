@@ -1,8 +1,11 @@
 // Scheduler::ScheduleAhead and Update with a step in flight: the step after a launched one, built
 // before its output is known (overlapped steps), and what the two Updates do to the requests.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "engine/core/scheduler.h"
+#include "engine/kv/freed_block.h"
 #include "tests/engine_fixtures.h"
 
 namespace specd {
@@ -133,6 +136,29 @@ TEST_CASE("scheduler: a step ahead of a step ahead sees the whole output history
   CHECK(a.output_token_ids == std::vector<int32_t>{20, 30, 40});
   CHECK(a.num_computed_tokens == 5);
   CHECK(f.scheduler.CheckInvariants().ok());
+}
+
+TEST_CASE("scheduler: steps ahead free the blocks that fall out of a sliding window", "[cpu]") {
+  EngineConfig config = AheadConfig();
+  config.kv_cache.sliding_window = 4;  // one block of 4
+  AheadFixture f(config);
+  const Request& a = f.Add("a", {5, 6, 7}, Greedy(40));
+  StepPlan in_flight = f.scheduler.Schedule(f.now);
+  for (int32_t step = 0; step < 20; ++step) {
+    StepPlan ahead = f.scheduler.ScheduleAhead(in_flight);
+    REQUIRE(ahead.requests.size() == 1);
+    f.scheduler.Update(in_flight, SampledOnce({100 + step}), f.now, &ahead);
+    REQUIRE(f.scheduler.CheckInvariants().ok());
+    in_flight = std::move(ahead);
+  }
+  f.scheduler.Update(in_flight, SampledOnce({200}), f.now);
+  CHECK(a.num_computed_tokens == 23);  // the prompt's 3, then one a step
+  // The last ScheduleAhead freed the blocks wholly before the window of the step in flight (its
+  // query at position 21 sees 18-21): blocks 0-3, positions 0-15.
+  const std::vector<int32_t>& table = f.scheduler.kv_cache().BlockTable("a");
+  REQUIRE(table.size() >= 6);
+  CHECK(std::count(table.begin(), table.end(), kFreedBlock) >= 4);
+  CHECK(f.scheduler.kv_cache().num_free_blocks() >= config.kv_cache.num_blocks - 3);
 }
 
 TEST_CASE("scheduler: ScheduleAhead refuses what it cannot run before the token is known", "[cpu]") {

@@ -98,6 +98,12 @@ TEST_CASE("A fed sequence is refused unless the previous step sampled one token 
   CHECK_THAT(runner->Launch(two_tokens.batch).message(), Catch::Contains("a fed sequence brings one token"));
   REQUIRE(runner->Collect().ok());
 
+  REQUIRE(runner->Launch(prompt.batch).ok());
+  OneSequenceBatch penalized({0}, 3, 0);
+  penalized.params.repetition_penalty = 1.2f;
+  CHECK_THAT(runner->Launch(penalized.batch).message(), Catch::Contains("such a sequence cannot be fed"));
+  REQUIRE(runner->Collect().ok());
+
   OneSequenceBatch logits_only({4, 5, 6}, 0, -1);
   logits_only.batch.sequences[0].sampling.reset();
   REQUIRE(runner->Launch(logits_only.batch).ok());
