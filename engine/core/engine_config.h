@@ -7,7 +7,7 @@
 //   "max_queued_requests": 1024,      waiting requests at most; Submit beyond is refused
 //   "scheduling_policy": "fcfs",      or "priority" (per-request priority, then arrival)
 //   "overlap_steps": true,            launch a decode step before the previous one's output is
-//                                     back (engine_core.h); off with speculative decoding
+//                                     back (engine_core.h); not while speculation may draft
 //   "kv_cache": {"block_size": 16, "num_blocks": 2048, "enable_prefix_caching": true},
 //                                     num_blocks 0: as many as GPU memory allows (cuda runner)
 //   "qos": {"default_class": "standard",

@@ -213,7 +213,8 @@ void EngineCore::Step() {
   std::vector<RequestDelta> deltas;
   if (output.ok()) {
     deltas = scheduler_.Update(*plan, *output, now, in_flight_ ? &*in_flight_ : nullptr);
-    if (spec_decoder_) spec_decoder_->ProposeDrafts(scheduler_);
+    // Drafts would continue the tokens known now, before the step ahead's token.
+    if (spec_decoder_ && !in_flight_) spec_decoder_->ProposeDrafts(scheduler_);
   } else {
     deltas = FailStep(*plan, output.status(), now);
   }
@@ -253,14 +254,16 @@ void EngineCore::WaitWhileBlocked() {
 }
 
 // Builds the step after `plan` (launched, not collected) ahead into in_flight_ and launches it,
-// when the scheduler can. Drafts need the verified tokens first, so speculative decoding never
-// runs ahead. Returns the runner's refusal, with the refused step left in in_flight_ for Step to
-// fail once `plan` is updated.
+// when the scheduler can. Drafts need the verified tokens first, so no step runs ahead while the
+// spec decoder may draft (Step then proposes no drafts until one is collected without a step
+// ahead). Returns the runner's refusal, with the refused step left in in_flight_ for Step to fail
+// once `plan` is updated.
 Status EngineCore::LaunchAhead(const StepPlan& plan) {
-  if (!config_.overlap_steps || spec_decoder_) return OkStatus();
+  if (!config_.overlap_steps || (spec_decoder_ && spec_decoder_->MayDraft(scheduler_))) return OkStatus();
   StepPlan ahead = scheduler_.ScheduleAhead(plan);
   if (ahead.empty()) return OkStatus();
   in_flight_ = std::move(ahead);
+  ++num_steps_ahead_;
   return runner_->Launch(in_flight_->batch);
 }
 
@@ -359,6 +362,7 @@ void EngineCore::PublishStats(std::optional<double> step_ms) {
   stats_.spec_verify_steps = scheduler_.stats().num_verify_steps;
   stats_.spec_drafted_tokens = scheduler_.stats().num_drafted_tokens;
   stats_.spec_accepted_tokens = scheduler_.stats().num_accepted_tokens;
+  stats_.num_steps_ahead = num_steps_ahead_;
   if (step_ms) {
     stats_.last_step_ms = *step_ms;
     ++stats_.num_steps;

@@ -5,7 +5,7 @@
 //                  → [Scheduler::ScheduleAhead → Launch] → Collect (logits → sampled tokens)
 //                  → Scheduler::Update → RequestDelta → OutputSink
 //
-// Overlapped steps (EngineConfig::overlap_steps; not with speculative decoding):
+// Overlapped steps (EngineConfig::overlap_steps; not while the spec decoder may draft):
 //
 //   pass 1:  Schedule, Launch(n) ─ ScheduleAhead, Launch(n+1) ─ Collect(n) ─ Update(n)
 //   pass 2:                        ScheduleAhead, Launch(n+2) ─ Collect(n+1) ─ Update(n+1)  ...
@@ -81,6 +81,7 @@ struct EngineStats {
   int64_t spec_drafted_tokens = 0;
   int64_t spec_accepted_tokens = 0;
   int64_t num_steps = 0;
+  int64_t num_steps_ahead = 0;  // launched before the step before them was collected
   int64_t num_finished = 0;
   double last_step_ms = 0.0;
   Clock::time_point last_tick;  // the loop's last pass: liveness
@@ -148,6 +149,7 @@ class EngineCore {
   std::unique_ptr<SpecDecoder> spec_decoder_;  // engine thread only; null: no speculation
   // Engine thread only: the step launched ahead (ScheduleAhead) and not collected yet.
   std::optional<StepPlan> in_flight_;
+  int64_t num_steps_ahead_ = 0;  // engine thread only; published in stats_
   std::unordered_map<std::string, std::shared_ptr<OutputSink>> sinks_;  // engine thread only
 
   mutable std::mutex mutex_;  // guards everything below

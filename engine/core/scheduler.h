@@ -105,6 +105,7 @@ class Scheduler {
   // Running requests whose next step is a decode (their KV is complete but for the last token):
   // the ones a proposer may draft for.
   std::vector<Request*> DecodingRequests() const;
+  const std::vector<Request*>& RunningRequests() const { return running_; }
   // Gives a decoding request room for `num_draft_tokens` look-ahead slots beyond its next token;
   // false (nothing changed) when the cache cannot, without preempting anyone.
   bool AllocateDraftSlots(Request& request, int64_t num_draft_tokens);

@@ -36,6 +36,12 @@ int32_t SpecDecoder::DraftLength(Request& request, size_t num_running) const {
   return static_cast<int32_t>(std::max<int64_t>(length, 0));
 }
 
+bool SpecDecoder::MayDraft(const Scheduler& scheduler) const {
+  if (scheduler.num_running() > static_cast<size_t>(config_.max_batch_size)) return false;
+  const std::vector<Request*>& running = scheduler.RunningRequests();
+  return std::any_of(running.begin(), running.end(), [](const Request* request) { return request->spec_enabled; });
+}
+
 void SpecDecoder::ProposeDrafts(Scheduler& scheduler) {
   const std::vector<Request*> decoding = scheduler.DecodingRequests();
   std::vector<DraftRequest> wanted;

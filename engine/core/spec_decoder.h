@@ -25,6 +25,10 @@ class SpecDecoder {
   // pending.
   void ProposeDrafts(Scheduler& scheduler);
 
+  // Whether ProposeDrafts may draft for anyone now: at most max_batch_size requests run and one
+  // of them has speculation on. False lets the engine run steps ahead (engine_core.h).
+  bool MayDraft(const Scheduler& scheduler) const;
+
   // The draft length the request would get now (for tests); updates its adaptive length from
   // its last verification.
   int32_t DraftLength(Request& request, size_t num_running) const;

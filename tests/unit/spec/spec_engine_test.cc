@@ -47,6 +47,13 @@ SamplingParams Greedy(int32_t max_tokens, bool ignore_eos) {
   return sampling;
 }
 
+// n-gram lookup of k tokens that drafts only while at most max_batch_size requests run.
+SpecConfig NgramUpTo(int32_t k, int32_t max_batch_size) {
+  SpecConfig spec = testing::NgramSpec(k);
+  spec.max_batch_size = max_batch_size;
+  return spec;
+}
+
 // 200 prompts: random, repetitive (n-gram hits), and sharing a long prefix (prefix-cache hits).
 std::vector<SpecJob> TwoHundredJobs() {
   std::mt19937 rng(200);
@@ -97,6 +104,7 @@ TEST_CASE("spec: greedy output equals plain decoding for 200 prompts, every prop
       {"other draft, k=1", testing::DraftModelSpec(1), TinyModels().other_draft, Config(512)},
       {"n-gram, k=4", testing::NgramSpec(4), "", Config(512)},
       {"n-gram, k=8, tiny cache", testing::NgramSpec(8), "", Config(24, 16)},
+      {"n-gram, k=4, drafting only while at most 4 run (steps ahead above)", NgramUpTo(4, 4), "", Config(512)},
   };
   for (const Variant& variant : variants) {
     CAPTURE(variant.name);
@@ -111,6 +119,8 @@ TEST_CASE("spec: greedy output equals plain decoding for 200 prompts, every prop
     CHECK(stats.kv_usage == 0.0);
     if (variant.config.kv_cache.num_blocks == 24) CHECK(stats.num_preemptions > 0);
     if (variant.draft == TinyModels().target) CHECK(stats.spec_accepted_tokens == stats.spec_drafted_tokens);
+    // Steps run ahead exactly where the decoder may not draft: more running than max_batch_size.
+    CHECK((stats.num_steps_ahead > 0) == (variant.spec.max_batch_size < variant.config.max_num_seqs));
   }
 }
 
