@@ -1,8 +1,9 @@
 // The one contract that touches model math (DESIGN.md, "Two runners, one contract").
 //
-// The engine thread owns the runner and calls Execute once per step. A step is a batch of
-// sequences; each brings the tokens to compute now, at consecutive positions starting at its
-// num_computed_tokens, and the block table that places every position in the paged KV cache:
+// The engine thread owns the runner and launches its steps (Launch, then Collect for the output;
+// Execute does both). A step is a batch of sequences; each brings the tokens to compute now, at
+// consecutive positions starting at its num_computed_tokens, and the block table that places
+// every position in the paged KV cache:
 //
 //   positions  0 ........ start_position-1 | start_position ... start_position+n-1
 //              (KV already in the cache)     (token_ids: computed now, KV written now)
@@ -32,7 +33,7 @@
 
 namespace specd {
 
-// Views into the engine's requests and KV tables: valid for the duration of Execute.
+// Views into the engine's requests and KV tables: valid for the duration of Launch.
 struct ScheduledSequence {
   std::span<const int32_t> token_ids;  // the new tokens, at positions start_position, start_position+1, ...
   int64_t start_position = 0;          // tokens before it are already in the KV cache
@@ -41,7 +42,7 @@ struct ScheduledSequence {
   std::vector<int32_t> logits_indices;  // indices into token_ids whose next-token logits are wanted
   // When set, the runner samples the next token from the last logits row, or, with drafts,
   // verifies them against the last num_draft_tokens + 1 rows (row.logits is filled by the
-  // runner; the spans point into the engine's Request, valid during Execute).
+  // runner; the spans point into the engine's Request, valid during Launch).
   std::optional<SamplingRow> sampling;
   int32_t num_draft_tokens = 0;
   std::span<const float> draft_probs;  // [num_draft_tokens, vocab], or empty: one-hot drafts

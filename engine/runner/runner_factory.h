@@ -1,7 +1,7 @@
 // MakeRunner: the CPU or the CUDA runner for a model folder, as the server, the benchmarks and
 // the tests make them. The CUDA runner exists only in builds with SPECD_WITH_CUDA (library
 // specd_runner_factory then links it); elsewhere asking for it is UNIMPLEMENTED. Any thread; the
-// runner it returns belongs to whoever calls Execute (the engine thread).
+// runner it returns belongs to whoever launches its steps (the engine thread).
 #pragma once
 
 #include <cstdint>
