@@ -1,5 +1,7 @@
 #include "engine/runner/synchronous_steps.h"
 
+#include <string>
+
 #include "engine/runner/fed_tokens.h"
 
 namespace specd {
