@@ -54,23 +54,25 @@ def flex_rows(out):
     return rows
 
 
+def decode_run_files(out, stem):
+    """The files of a decode run: its rounds `stem`_r1.json, `stem`_r2.json, ...
+    (run_gpu_benchmarks.sh decode), else `stem`.json where there is one (older folders), else none."""
+    rounds = sorted(n for n in os.listdir(out) if re.fullmatch(re.escape(stem) + r"_r\d+\.json", n))
+    return rounds or [n for n in (stem + ".json",) if os.path.exists(os.path.join(out, n))]
+
+
 def decode_row(out, stem):
-    """The batch-1, single-token row of specd_bench_model_decode's `stem`.json, or of the median
-    round (by ms a token) of `stem`_r1.json, `stem`_r2.json, ... (run_gpu_benchmarks.sh decode),
-    with every round's ms a token in rounds_ms."""
-    names = sorted(n for n in os.listdir(out) if re.fullmatch(re.escape(stem) + r"_r\d+\.json", n))
+    """The batch-1, single-token row of decode run `stem` (decode_run_files), of its median round
+    by ms a token, with every round's ms a token in rounds_ms."""
+    names = decode_run_files(out, stem)
+    assert names, f"no decode run {stem} in {out}"
     runs = []
-    for name in names or [stem + ".json"]:
+    for name in names:
         rows = load(out, name)
         assert len(rows) == 1 and rows[0]["batch"] == 1 and rows[0]["step_tokens"] == 1, name
         runs.append(rows[0])
     median = sorted(runs, key=lambda r: r["ms_per_step_mean"])[(len(runs) - 1) // 2]
     return dict(median, rounds_ms=[r["ms_per_step_mean"] for r in runs])
-
-
-def has_decode_run(out, stem):
-    """Whether `stem`.json or its rounds are there (older folders lack the newer variants)."""
-    return any(re.fullmatch(re.escape(stem) + r"(_r\d+)?\.json", n) for n in os.listdir(out))
 
 
 def decode_mode(row):
@@ -105,7 +107,7 @@ def baseline_rows(out):
                                  ("eager", "specd without CUDA graphs"),
                                  ("unfused", "specd, norms / residual adds / SiLU as separate kernels"),
                                  ("untuned", "specd, cuBLASLt heuristic for small GEMMs")):
-            if not has_decode_run(out, f"decode_specd_{shape}_{suffix}"):
+            if not decode_run_files(out, f"decode_specd_{shape}_{suffix}"):
                 continue
             other = decode_row(out, f"decode_specd_{shape}_{suffix}")
             rows.append({"case": f"decode batch 1, {shape}, {decode_mode(graphs)}", "unit": "ms_per_token",
@@ -122,7 +124,7 @@ def host_gap_rows(out):
     rows = []
     for shape in ("llama-3.2-1b", "llama-3.1-8b"):
         for suffix in ("", "_sync", "_eager"):
-            if not has_decode_run(out, f"decode_specd_{shape}{suffix}"):
+            if not decode_run_files(out, f"decode_specd_{shape}{suffix}"):
                 continue
             r = decode_row(out, f"decode_specd_{shape}{suffix}")
             rows.append({"case": f"host gap before a step, batch 1, {shape}, {decode_mode(r)}", "unit": "fraction",

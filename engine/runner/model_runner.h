@@ -104,4 +104,14 @@ class ModelRunner {
   virtual KvCacheShape kv_cache_shape() const = 0;
 };
 
+// Launch's refusal with `in_flight` steps launched and not collected, or OK.
+inline Status CheckRoomForLaunch(size_t in_flight) {
+  if (in_flight < ModelRunner::kMaxStepsInFlight) return OkStatus();
+  return FailedPreconditionError("a step was launched with " + std::to_string(in_flight) +
+                                 " steps in flight, the most a runner takes");
+}
+
+// Collect's refusal with no step in flight.
+inline Status NothingToCollect() { return FailedPreconditionError("Collect without a step in flight"); }
+
 }  // namespace specd

@@ -1,16 +1,11 @@
 #include "engine/runner/synchronous_steps.h"
 
-#include <string>
-
 #include "engine/runner/fed_tokens.h"
 
 namespace specd {
 
 Status SynchronousSteps::Launch(const SchedulerOutput& batch, const RunStep& run) {
-  if (outputs_.size() >= ModelRunner::kMaxStepsInFlight) {
-    return FailedPreconditionError("a step was launched with " + std::to_string(outputs_.size()) +
-                                   " steps in flight, the most a runner takes");
-  }
+  SPECD_RETURN_IF_ERROR(CheckRoomForLaunch(outputs_.size()));
   StatusOr<ModelOutput> output = [&]() -> StatusOr<ModelOutput> {
     if (!HasFedSequences(batch)) return run(batch);
     SPECD_ASSIGN_OR_RETURN(const HostFedBatch fed, HostFedBatch::Resolve(batch, last_sampled_));
@@ -25,7 +20,7 @@ Status SynchronousSteps::Launch(const SchedulerOutput& batch, const RunStep& run
 }
 
 StatusOr<ModelOutput> SynchronousSteps::Collect() {
-  if (outputs_.empty()) return FailedPreconditionError("Collect without a step in flight");
+  if (outputs_.empty()) return NothingToCollect();
   ModelOutput output = std::move(outputs_.front());
   outputs_.pop_front();
   return output;

@@ -510,10 +510,7 @@ Status CudaRunner::Forward(const Piece& piece, std::span<const int32_t> fed_rows
 }
 
 Status CudaRunner::Launch(const SchedulerOutput& batch) {
-  if (launched_.size() >= kMaxStepsInFlight) {
-    return FailedPreconditionError("a step was launched with " + std::to_string(launched_.size()) +
-                                   " steps in flight, the most a runner takes");
-  }
+  SPECD_RETURN_IF_ERROR(CheckRoomForLaunch(launched_.size()));
   const FeedSource source = std::move(feed_source_);
   feed_source_ = {};  // a step that fails leaves nothing to feed from
   SPECD_RETURN_IF_ERROR(ValidateBatch(batch, config_, shape_));
@@ -587,7 +584,7 @@ StatusOr<CudaRunner::LaunchedStep> CudaRunner::LaunchStep(const SchedulerOutput&
 }
 
 StatusOr<ModelOutput> CudaRunner::Collect() {
-  if (launched_.empty()) return FailedPreconditionError("Collect without a step in flight");
+  if (launched_.empty()) return NothingToCollect();
   LaunchedStep step = std::move(launched_.front());
   launched_.pop_front();
   // Every launched step marked its end: resolve it first, whatever its sampling says.

@@ -339,7 +339,8 @@ Status GpuSampler::Collect(const Launched& launched, ModelOutput& output) {
   const float* logprobs = ResultArray<const float>(results, Result::kLogprobs, num_rows);
   const uint8_t* accepted = ResultArray<const uint8_t>(results, Result::kAccepted, num_rows);  // 0 on the fast paths
   output.sampled.assign(rows.first_row.size(), {});
-  for (size_t s = 0; s < rows.first_row.size(); ++s) {    if (rows.first_row[s] < 0) continue;
+  for (size_t s = 0; s < rows.first_row.size(); ++s) {
+    if (rows.first_row[s] < 0) continue;
     // Rows first .. first + j, j the first rejected draft's row, or the bonus row.
     for (int64_t i = 0; i <= rows.num_drafts[s]; ++i) {
       const auto r = static_cast<size_t>(rows.first_row[s] + i);
